@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::document::{DocumentError, PlanDocument};
 use crate::effects::{Target, Touched};
 use crate::events::{DomainEvent, EventKind, entity_events, notice_reasons};
-use crate::model::{Notice, Person};
+use crate::model::{Notice, Person, parse_uuid};
 use crate::node::Node;
 use crate::rules::{Author, Reason, RuleContext, Verdict, check_entity, check_root};
 use crate::schema::{Collection, fields};
@@ -98,7 +98,9 @@ fn revert(entity: Option<Node>, target: &Target, value: Option<&Node>) -> Option
 pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Review {
     let after = doc.heads();
     let touched = Touched::from_patches(&doc.automerge_mut().diff(before, &after));
-    let ctx = RuleContext { young_person_id: doc.young_person_id(), now };
+    // The owner as it was before the batch: a batch cannot make itself the owner.
+    let owner = doc.root_value(crate::schema::root::YOUNG_PERSON_ID, Some(before)).as_ref().and_then(parse_uuid);
+    let ctx = RuleContext { young_person_id: owner, now };
     let by = author.person();
     let mut out = Review::default();
 

@@ -243,7 +243,9 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "answer an appointment",
-            op: |f, a| f.doc.answer_appointment(a, f.now, f.future_appointment, AppointmentResponse::Accepted).map(drop),
+            op: |f, a| {
+                f.doc.answer_appointment(a, f.now, f.future_appointment, AppointmentResponse::Accepted).map(drop)
+            },
             young_person: Ok(()),
             adviser: Err("not_allowed"),
         },
