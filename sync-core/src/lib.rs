@@ -12,6 +12,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod node;
+pub mod protocol;
 pub mod review;
 pub mod rules;
 pub mod schema;
