@@ -15,7 +15,7 @@ use crate::schema::{Collection, SCHEMA_VERSION, root};
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
     #[error("le document ne peut pas être lu : {0}")]
-    Load(#[source] automerge::AutomergeError),
+    Load(#[source] Box<automerge::AutomergeError>),
     #[error("le document suit le schéma {found}, plus récent que le schéma {supported} connu ici")]
     FutureSchema { found: i64, supported: i64 },
     #[error("le document n'a pas de schéma lisible")]
@@ -23,7 +23,17 @@ pub enum DocumentError {
     #[error("l'élément {0} n'existe pas dans le document")]
     MissingEntity(String),
     #[error("écriture impossible : {0}")]
-    Write(#[from] automerge::AutomergeError),
+    Write(#[source] Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for DocumentError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        DocumentError::Write(Box::new(e))
+    }
+}
+
+fn load_error(e: automerge::AutomergeError) -> DocumentError {
+    DocumentError::Load(Box::new(e))
 }
 
 /// A plan document.
@@ -48,7 +58,7 @@ impl PlanDocument {
 
     /// Loads saved bytes (a snapshot, change chunks, or both concatenated) and checks the schema.
     pub fn load(bytes: &[u8]) -> Result<Self, DocumentError> {
-        let doc = AutoCommit::load(bytes).map_err(DocumentError::Load)?;
+        let doc = AutoCommit::load(bytes).map_err(load_error)?;
         let document = PlanDocument { doc };
         document.check_schema()?;
         Ok(document)
@@ -96,7 +106,7 @@ impl PlanDocument {
 
     /// Adds saved bytes or changes from elsewhere.
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
-        self.doc.load_incremental(bytes).map(|_| ()).map_err(DocumentError::Load)
+        self.doc.load_incremental(bytes).map(|_| ()).map_err(load_error)
     }
 
     /// The schema version: 0 for documents made before versioning.

@@ -214,9 +214,9 @@ pub fn check_root(author: &Author, key: &str, before: Option<&Node>, after: Opti
         Effect { target: Target::Root { key: key.to_owned() }, before: before.cloned(), after: after.cloned() };
     let refusal = if author.role != Role::System {
         Some(Reason::NotAllowed { field: key.to_owned() })
-    } else if Collection::from_key(key).is_some() && after.and_then(Node::as_map).is_none() {
-        Some(Reason::Invalid { field: key.to_owned() })
-    } else if key == root::SCHEMA && after.and_then(Node::as_i64).is_none() {
+    } else if (Collection::from_key(key).is_some() && after.and_then(Node::as_map).is_none())
+        || (key == root::SCHEMA && after.and_then(Node::as_i64).is_none())
+    {
         Some(Reason::Invalid { field: key.to_owned() })
     } else {
         None
