@@ -25,7 +25,11 @@ fn unknown_keys_are_ignored_when_reading() {
     let mut f = Fixture::new();
     write(&mut f.doc, Target::Root { key: "from_the_future".into() }, Node::from("x"));
     let open = f.open_action.to_string();
-    write(&mut f.doc, Target::Field { collection: Collection::Actions, id: open, field: "emoji".into() }, Node::from("🙂"));
+    write(
+        &mut f.doc,
+        Target::Field { collection: Collection::Actions, id: open, field: "emoji".into() },
+        Node::from("🙂"),
+    );
     let plan = f.doc.plan();
     assert!(plan.unreadable.is_empty());
     assert_eq!(plan.actions.len(), 4);
@@ -35,7 +39,11 @@ fn unknown_keys_are_ignored_when_reading() {
 fn an_entity_with_a_wrong_type_is_reported_and_the_others_still_read() {
     let mut f = Fixture::new();
     let id = f.open_action.to_string();
-    write(&mut f.doc, Target::Field { collection: Collection::Actions, id: id.clone(), field: "title".into() }, Node::Int(3));
+    write(
+        &mut f.doc,
+        Target::Field { collection: Collection::Actions, id: id.clone(), field: "title".into() },
+        Node::Int(3),
+    );
     let plan = f.doc.plan();
     assert_eq!(plan.actions.len(), 3);
     assert_eq!(plan.unreadable.len(), 1);
@@ -139,7 +147,8 @@ fn arbitrary_node() -> impl Strategy<Value = Node> {
     ];
     leaf.prop_recursive(3, 24, 6, move |inner| {
         prop_oneof![
-            proptest::collection::btree_map(keys.clone(), inner.clone(), 0..6).prop_map(|m: BTreeMap<_, _>| Node::Map(m)),
+            proptest::collection::btree_map(keys.clone(), inner.clone(), 0..6)
+                .prop_map(|m: BTreeMap<_, _>| Node::Map(m)),
             proptest::collection::vec(inner, 0..4).prop_map(Node::List),
         ]
     })
