@@ -1,0 +1,47 @@
+//! The authenticated caller, from `Authorization: Bearer <token>`.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use chrono::Utc;
+use sync_core::model::Role;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+use super::tokens::hash_token;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub role: Role,
+    pub structure_id: Option<Uuid>,
+    /// The token family (one login session): logout revokes it.
+    pub family_id: Uuid,
+    pub timezone: String,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or(ApiError::Unauthorized)?;
+        let owner =
+            state.store.access_token_owner(&hash_token(token), Utc::now()).await?.ok_or(ApiError::Unauthorized)?;
+        Ok(AuthUser {
+            id: owner.user_id,
+            role: owner.role,
+            structure_id: owner.structure_id,
+            family_id: owner.family_id,
+            timezone: owner.timezone,
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The one typed configuration: command-line flags and environment variables.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "pass-emploi-server", version, about = "Pass emploi: accounts, plans and their REST API")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the service (the default).
+    Serve {
+        /// Seeds a demonstration structure on an empty database and prints its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Runs the database migrations and exits.
+    Migrate,
+    /// Manages accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates a user and prints their id.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        email: String,
+        /// Reads the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// The structure's name (created if it does not exist).
+        #[arg(long)]
+        structure: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum RoleArg {
+    YoungPerson,
+    Adviser,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PASS_EMPLOI_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+    /// Directory holding the SQLite database (when DATABASE_URL is not a postgres:// URL).
+    #[arg(long, env = "PASS_EMPLOI_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// A postgres:// URL switches to PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Budget of the in-memory cache of loaded plans, in MiB of saved bytes.
+    #[arg(long, env = "PASS_EMPLOI_DOC_CACHE_MIB", default_value_t = 64, global = true)]
+    pub doc_cache_mib: usize,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "PASS_EMPLOI_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
+    pub body_limit: usize,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "PASS_EMPLOI_ACCESS_TTL_SECS", default_value_t = 15 * 60, global = true)]
+    pub access_ttl_secs: i64,
+    /// Lifetime of a refresh token, in days.
+    #[arg(long, env = "PASS_EMPLOI_REFRESH_TTL_DAYS", default_value_t = 30, global = true)]
+    pub refresh_ttl_days: i64,
+    #[command(flatten)]
+    pub argon2: Argon2Config,
+}
+
+/// argon2id parameters. The defaults are OWASP's (19 MiB, 2 passes, 1 lane); tests lower them.
+#[derive(Clone, Copy, Debug, Args, PartialEq, Eq)]
+pub struct Argon2Config {
+    #[arg(long = "argon2-memory-kib", env = "PASS_EMPLOI_ARGON2_MEMORY_KIB", default_value_t = 19_456, global = true)]
+    pub memory_kib: u32,
+    #[arg(long = "argon2-iterations", env = "PASS_EMPLOI_ARGON2_ITERATIONS", default_value_t = 2, global = true)]
+    pub iterations: u32,
+    #[arg(long = "argon2-parallelism", env = "PASS_EMPLOI_ARGON2_PARALLELISM", default_value_t = 1, global = true)]
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Argon2Config { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Argon2Config {
+    /// Cheap parameters for tests only.
+    pub fn for_tests() -> Self {
+        Argon2Config { memory_kib: 256, iterations: 1, parallelism: 1 }
+    }
+}
+
+impl Config {
+    /// A configuration for tests and tools: SQLite in `data_dir`, cheap argon2.
+    pub fn for_tests(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url,
+            doc_cache_mib: 64,
+            body_limit: 64 * 1024,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_days: 30,
+            argon2: Argon2Config::for_tests(),
+        }
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+            } else {
+                url.to_owned()
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("doc_cache_mib", &self.doc_cache_mib)
+            .field("body_limit", &self.body_limit)
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("refresh_ttl_days", &self.refresh_ttl_days)
+            .field("argon2", &self.argon2)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_password_is_never_printed() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/pe"), "postgres://app:***@db:5432/pe");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        let config = Config::for_tests("d".into(), Some("postgres://u:pw@h/db".into()));
+        assert!(!format!("{config:?}").contains("pw"));
+    }
+}

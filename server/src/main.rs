@@ -1,0 +1,110 @@
+//! `pass-emploi-server`: serve (default), migrate, user create.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Parser;
+use server::config::{Cli, Command, RoleArg, UserCommand, redact_url};
+use server::demo::{DEMO_PASSWORD, create_staff};
+use server::{AppState, app, store};
+use sync_core::model::Role;
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = cli.config;
+    tracing::info!(?config, "configuration");
+    let store = store::open(config.database_url.as_deref(), &config.data_dir).await.with_context(|| {
+        match &config.database_url {
+            Some(url) => format!("opening {}", redact_url(url)),
+            None => format!("opening {}", config.data_dir.display()),
+        }
+    })?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Migrate => {
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::User(UserCommand::Create { role, email, password_stdin, structure, first_name, last_name }) => {
+            let state = AppState::new(store.clone(), config)?;
+            let role = match role {
+                RoleArg::YoungPerson => Role::YoungPerson,
+                RoleArg::Adviser => Role::Adviser,
+                RoleArg::Supervisor => Role::Supervisor,
+                RoleArg::Admin => Role::Admin,
+            };
+            if !password_stdin {
+                anyhow::bail!("--password-stdin is required (the password is never taken from the command line)");
+            }
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            server::routes::auth::check_password(&password).map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+            let structure_id = match structure {
+                None => None,
+                Some(name) => Some(match state.store.structure_by_name(&name).await? {
+                    Some(id) => id,
+                    None => {
+                        let id = Uuid::new_v4();
+                        state.store.create_structure(id, &name, Utc::now()).await?;
+                        id
+                    }
+                }),
+            };
+            let id = if role == Role::YoungPerson {
+                let structure_id = structure_id.context("a young person needs --structure")?;
+                let hash = state.passwords.hash(password).await?;
+                // No adviser yet: a supervisor attaches them with a transfer.
+                let (id, _) = server::demo::create_young_person(
+                    &state,
+                    &email,
+                    &first_name,
+                    &last_name,
+                    structure_id,
+                    None,
+                    Some(hash),
+                )
+                .await?;
+                id
+            } else {
+                create_staff(&state, role, &email, &first_name, &last_name, structure_id, &password).await?
+            };
+            println!("{id}");
+            Ok(())
+        }
+        Command::Serve { demo } => {
+            let state = AppState::new(store, config.clone())?;
+            if demo {
+                match server::demo::seed(&state).await? {
+                    Some(logins) => {
+                        println!(
+                            "Démonstration « {} » — mot de passe commun : {DEMO_PASSWORD}",
+                            server::demo::DEMO_STRUCTURE
+                        );
+                        for l in logins {
+                            println!("  {:<13} {:<45} {}", l.role.as_str(), l.email, l.name);
+                        }
+                    }
+                    None => println!("--demo: the database already holds accounts; nothing seeded"),
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            println!("listening on http://{}", listener.local_addr()?);
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Login, token refresh, logout and account activation.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+use crate::auth::tokens::{hash_token, new_token, normalize_activation_code};
+use crate::error::{ApiError, ApiJson, ApiResult, FieldError, Problem};
+use crate::state::AppState;
+use crate::store::RefreshUse;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/activate", post(activate))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserRef {
+    pub id: Uuid,
+    /// `young_person`, `adviser`, `supervisor` or `admin`.
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: UserRef,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateBody {
+    pub activation_code: String,
+    pub password: String,
+}
+
+async fn issue_pair(state: &AppState, user: UserRef, family_id: Uuid) -> ApiResult<TokenPair> {
+    let now = Utc::now();
+    let access = new_token();
+    let refresh = new_token();
+    let ttl = state.config.access_ttl_secs;
+    state.store.insert_access_token(&hash_token(&access), user.id, family_id, now + Duration::seconds(ttl)).await?;
+    state
+        .store
+        .insert_refresh_token(
+            &hash_token(&refresh),
+            user.id,
+            family_id,
+            now + Duration::days(state.config.refresh_ttl_days),
+        )
+        .await?;
+    Ok(TokenPair { access_token: access, token_type: "Bearer".into(), expires_in: ttl, refresh_token: refresh, user })
+}
+
+/// Logs in with an email and a password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, description = "Unknown email or wrong password: same body")))]
+pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Json<TokenPair>> {
+    if body.email.len() > 320 || body.password.len() > 4 * MAX_PASSWORD_CHARS {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let user = state.store.user_by_email(&body.email).await?.filter(|u| !u.archived);
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Always one argon2 verification: an unknown email costs what a wrong password costs.
+    let ok = state.passwords.verify(body.password, hash).await;
+    match user {
+        Some(u) if ok => {
+            Ok(Json(issue_pair(&state, UserRef { id: u.id, role: u.role.as_str().into() }, Uuid::new_v4()).await?))
+        }
+        _ => Err(ApiError::InvalidCredentials),
+    }
+}
+
+/// Exchanges a refresh token for a new pair. A refresh token presented twice revokes its family.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshBody>) -> ApiResult<Json<TokenPair>> {
+    match state.store.use_refresh_token(&hash_token(&body.refresh_token), Utc::now()).await? {
+        RefreshUse::Rotated { user_id, family_id } => {
+            let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::InvalidRefreshToken)?;
+            Ok(Json(issue_pair(&state, UserRef { id: user.id, role: user.role.as_str().into() }, family_id).await?))
+        }
+        RefreshUse::Reused { family_id } => {
+            tracing::warn!(%family_id, "refresh token reused: family revoked");
+            Err(ApiError::InvalidRefreshToken)
+        }
+        RefreshUse::Invalid => Err(ApiError::InvalidRefreshToken),
+    }
+}
+
+/// Revokes the caller's session (its access and refresh tokens).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    state.store.revoke_family(user.family_id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Activated {
+    pub id: Uuid,
+    pub role: String,
+}
+
+pub fn check_password(password: &str) -> ApiResult<()> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "password".into(),
+            code: if n < MIN_PASSWORD_CHARS { "too_short".into() } else { "too_long".into() },
+            message: format!(
+                "le mot de passe doit faire entre {MIN_PASSWORD_CHARS} et {MAX_PASSWORD_CHARS} caractères"
+            ),
+        }]));
+    }
+    Ok(())
+}
+
+/// Sets a young person's first password with their one-time activation code.
+#[utoipa::path(post, path = "/api/v1/auth/activate", tag = "auth", request_body = ActivateBody,
+    responses((status = 200, body = Activated), (status = 422, body = Problem)))]
+pub async fn activate(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ActivateBody>,
+) -> ApiResult<Json<Activated>> {
+    check_password(&body.password)?;
+    let code = normalize_activation_code(&body.activation_code);
+    if code.is_empty() || code.len() > 64 {
+        return Err(ApiError::InvalidActivationCode);
+    }
+    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
+    let id =
+        state.store.activate(&hash_token(&code), &hash, Utc::now()).await?.ok_or(ApiError::InvalidActivationCode)?;
+    Ok(Json(Activated { id, role: "young_person".into() }))
+}

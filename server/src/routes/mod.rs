@@ -1,0 +1,39 @@
+//! The HTTP API: one module per resource, merged in [`app`].
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub mod auth;
+pub mod me;
+pub mod openapi;
+pub mod plans;
+pub mod system;
+pub mod transfers;
+pub mod young_people;
+
+/// The whole service, shared by the binary and the tests.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(young_people::router())
+        .merge(plans::router())
+        .merge(transfers::router())
+        .merge(system::router())
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .with_state(state)
+}

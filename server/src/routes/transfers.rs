@@ -1,0 +1,99 @@
+//! Transfers: a supervisor moves young people of their structure to another adviser.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sync_core::model::Role;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiJson, ApiResult, FieldError, Problem};
+use crate::state::AppState;
+use crate::store::PortfolioKind;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/transfers", post(transfer))
+}
+
+pub const MAX_TRANSFER: usize = 500;
+
+#[derive(Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    Definitive,
+    Temporary,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub young_person_ids: Vec<Uuid>,
+    pub to_adviser_id: Uuid,
+    pub kind: TransferKind,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Transferred {
+    pub young_person_ids: Vec<Uuid>,
+    pub to_adviser_id: Uuid,
+    pub kind: TransferKind,
+}
+
+fn field_error(field: String, code: &str, message: &str) -> FieldError {
+    FieldError { field, code: code.into(), message: message.into() }
+}
+
+/// Moves young people to an adviser of the same structure (supervisors only). All or nothing.
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "young people", security(("bearer" = [])),
+    request_body = TransferBody,
+    responses((status = 200, body = Transferred), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> ApiResult<Json<Transferred>> {
+    let structure = match (user.role, user.structure_id) {
+        (Role::Supervisor, Some(s)) => s,
+        _ => return Err(ApiError::Forbidden),
+    };
+    let mut errors = Vec::new();
+    if body.young_person_ids.is_empty() || body.young_person_ids.len() > MAX_TRANSFER {
+        errors.push(field_error("young_person_ids".into(), "invalid", "entre 1 et 500 jeunes"));
+    }
+    let target = state.store.user_by_id(body.to_adviser_id).await?;
+    let target_ok = target.is_some_and(|t| {
+        !t.archived && matches!(t.role, Role::Adviser | Role::Supervisor) && t.structure_id == Some(structure)
+    });
+    if !target_ok {
+        errors.push(field_error("to_adviser_id".into(), "not_found", "conseiller introuvable dans votre structure"));
+    }
+    for (i, id) in body.young_person_ids.iter().enumerate().take(MAX_TRANSFER) {
+        let yp = state.store.user_by_id(*id).await?;
+        let visible =
+            yp.is_some_and(|y| !y.archived && y.role == Role::YoungPerson && y.structure_id == Some(structure));
+        if !visible {
+            errors.push(field_error(
+                format!("young_person_ids[{i}]"),
+                "not_found",
+                "jeune introuvable dans votre structure",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let kind = match body.kind {
+        TransferKind::Definitive => PortfolioKind::Definitive,
+        TransferKind::Temporary => PortfolioKind::Temporary,
+    };
+    state.store.transfer(&body.young_person_ids, body.to_adviser_id, kind, Utc::now()).await?;
+    Ok(Json(Transferred {
+        young_person_ids: body.young_person_ids,
+        to_adviser_id: body.to_adviser_id,
+        kind: body.kind,
+    }))
+}

@@ -1,0 +1,368 @@
+//! Storage: one [`Store`] trait, one implementation per database (SQLite, PostgreSQL).
+//!
+//! Both implementations share their SQL text where the two dialects agree (see `sql.rs`); each
+//! has its own migrations folder. Instants are stored as Unix milliseconds, dates as
+//! `YYYY-MM-DD` text and ids as UUID text, so the SQL is identical on both sides.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sync_core::model::Role;
+use uuid::Uuid;
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Milliseconds since the Unix epoch, the storage form of every instant.
+pub fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub role: Role,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub timezone: String,
+    pub structure_id: Option<Uuid>,
+    pub activation_code_hash: Option<String>,
+    pub activation_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub role: Role,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub timezone: String,
+    pub structure_id: Option<Uuid>,
+    pub archived: bool,
+}
+
+/// The user behind a valid access token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenOwner {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub structure_id: Option<Uuid>,
+    pub family_id: Uuid,
+    pub timezone: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortfolioKind {
+    Definitive,
+    Temporary,
+}
+
+impl PortfolioKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortfolioKind::Definitive => "definitive",
+            PortfolioKind::Temporary => "temporary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "definitive" => Some(PortfolioKind::Definitive),
+            "temporary" => Some(PortfolioKind::Temporary),
+            _ => None,
+        }
+    }
+}
+
+/// What presenting a refresh token did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RefreshUse {
+    /// Valid and now spent: issue a new pair in the same family.
+    Rotated { user_id: Uuid, family_id: Uuid },
+    /// Already spent: the whole family has just been revoked.
+    Reused { family_id: Uuid },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// A young person as the caller may see them, with the plan's document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanAccess {
+    pub young_person: User,
+    pub document_id: String,
+    /// Whether the caller follows this plan as an adviser (portfolio, definitive or temporary).
+    pub follows: bool,
+}
+
+/// One line of an adviser's (or supervisor's) list, computed from the projections.
+#[derive(Clone, Debug, PartialEq)]
+pub struct YoungPersonSummary {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub plan_document_id: Option<String>,
+    pub open_actions: i64,
+    pub late_actions: i64,
+    pub next_appointment_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRow {
+    pub id: Uuid,
+    pub title: String,
+    pub category: String,
+    pub status: String,
+    pub due_date: Option<NaiveDate>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub qualification_code: Option<String>,
+    pub created_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppointmentRow {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i64,
+    pub status: String,
+    pub presence: Option<String>,
+    pub response: Option<String>,
+    pub adviser_id: Uuid,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRow {
+    pub id: Uuid,
+    pub title: String,
+    pub kind: String,
+    pub status: String,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// The rows of one plan, replaced as a whole after each write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Projections {
+    pub actions: Vec<ActionRow>,
+    pub appointments: Vec<AppointmentRow>,
+    pub tasks: Vec<TaskRow>,
+}
+
+impl Projections {
+    pub fn from_plan(plan: &sync_core::Plan) -> Self {
+        Projections {
+            actions: plan
+                .actions
+                .iter()
+                .map(|a| ActionRow {
+                    id: a.id,
+                    title: a.title.clone(),
+                    category: a.category.as_str().to_owned(),
+                    status: a.status.as_str().to_owned(),
+                    due_date: a.due_date,
+                    completed_at: a.completed_at,
+                    qualification_code: a.qualification.as_ref().map(|q| q.code.as_str().to_owned()),
+                    created_by: a.created_by.id,
+                    updated_at: a.updated_at,
+                })
+                .collect(),
+            appointments: plan
+                .appointments
+                .iter()
+                .map(|a| AppointmentRow {
+                    id: a.id,
+                    title: a.title.clone(),
+                    kind: a.kind.as_str().to_owned(),
+                    starts_at: a.starts_at,
+                    duration_minutes: a.duration_minutes,
+                    status: a.status.as_str().to_owned(),
+                    presence: a.presence.map(|p| p.as_str().to_owned()),
+                    response: a.response.map(|r| r.as_str().to_owned()),
+                    adviser_id: a.adviser_id,
+                })
+                .collect(),
+            tasks: plan
+                .tasks
+                .iter()
+                .map(|t| TaskRow {
+                    id: t.id,
+                    title: t.title.clone(),
+                    kind: t.kind.as_str().to_owned(),
+                    status: t.status.as_str().to_owned(),
+                    due_date: t.due_date,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An outbox row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    pub dedup_key: String,
+    pub young_person_id: Option<Uuid>,
+    pub kind: String,
+    pub payload: String,
+}
+
+impl EventRow {
+    pub fn from_event(event: &sync_core::DomainEvent) -> Self {
+        let payload = serde_json::to_value(event).unwrap_or_default();
+        let kind = payload.get("kind").and_then(|k| k.get("type")).and_then(|t| t.as_str()).unwrap_or("unknown");
+        EventRow {
+            dedup_key: event.dedup_key.clone(),
+            young_person_id: event.young_person_id,
+            kind: kind.to_owned(),
+            payload: payload.to_string(),
+        }
+    }
+}
+
+/// One acknowledged write of a plan: stored in one transaction.
+#[derive(Clone, Debug)]
+pub struct PlanWrite {
+    pub document_id: String,
+    pub young_person_id: Uuid,
+    /// The changes since the last save (`save_incremental`).
+    pub changes: Vec<u8>,
+    /// When set, a compacted snapshot that replaces every chunk (the changes are then in it).
+    pub snapshot: Option<Vec<u8>>,
+    pub projections: Projections,
+    pub events: Vec<EventRow>,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_structure(&self, id: Uuid, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn structure_by_name(&self, name: &str) -> StoreResult<Option<Uuid>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+
+    /// Creates a user; `Conflict` when the (lowercased) email is taken.
+    async fn create_user(&self, user: &NewUser, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Creates a young person, their portfolio link (if an adviser is given) and their plan's first
+    /// snapshot at once.
+    async fn create_young_person(
+        &self,
+        user: &NewUser,
+        adviser_id: Option<Uuid>,
+        document_id: &str,
+        snapshot: &[u8],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// Spends an activation code: sets the password. Returns the user, or `None` when the code is
+    /// unknown, spent or expired.
+    async fn activate(&self, code_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
+
+    async fn add_to_portfolio(
+        &self,
+        young_person_id: Uuid,
+        adviser_id: Uuid,
+        kind: PortfolioKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Moves young people to `to_adviser_id`: a definitive transfer replaces every definitive link;
+    /// a temporary one adds a temporary link. All or nothing.
+    async fn transfer(
+        &self,
+        young_person_ids: &[Uuid],
+        to_adviser_id: Uuid,
+        kind: PortfolioKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The advisers following a young person.
+    async fn followers(&self, young_person_id: Uuid) -> StoreResult<Vec<(Uuid, PortfolioKind)>>;
+    /// The young person and whether `caller` follows them; `None` if no such young person.
+    async fn plan_access(&self, young_person_id: Uuid, caller: Uuid) -> StoreResult<Option<PlanAccess>>;
+    async fn document_of(&self, young_person_id: Uuid) -> StoreResult<Option<String>>;
+    async fn portfolio_summaries(
+        &self,
+        adviser_id: Uuid,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<YoungPersonSummary>>;
+    async fn structure_summaries(
+        &self,
+        structure_id: Uuid,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<YoungPersonSummary>>;
+
+    async fn insert_access_token(
+        &self,
+        hash: &str,
+        user_id: Uuid,
+        family_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn insert_refresh_token(
+        &self,
+        hash: &str,
+        user_id: Uuid,
+        family_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn access_token_owner(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenOwner>>;
+    async fn use_refresh_token(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshUse>;
+    /// Revokes every access and refresh token of a family (logout, reuse).
+    async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Binds an Automerge actor to a user; false when it is bound to someone else.
+    async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Every stored chunk of a document, in order (snapshot first).
+    async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>>;
+    /// Chunk, projections and events in one transaction.
+    async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()>;
+    async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections>;
+    async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store the configuration names and runs its migrations.
+pub async fn open(database_url: Option<&str>, data_dir: &std::path::Path) -> StoreResult<DynStore> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PgStore::connect(url).await?))
+        }
+        Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::connect_url(url).await?)),
+        _ => Ok(Arc::new(SqliteStore::open_dir(data_dir).await?)),
+    }
+}

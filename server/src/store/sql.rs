@@ -1,0 +1,727 @@
+//! The SQL both backends share. SQLite (3.35+) and PostgreSQL agree on `$n` parameters,
+//! `ON CONFLICT`, `RETURNING` and correlated sub-queries, and the schema uses the same column
+//! types (text, bigint, bytes) on both sides, so one text serves both. The macro below expands to
+//! one `impl Store` per backend; sqlite.rs and postgres.rs hold what differs (connecting,
+//! pragmas, migrations).
+
+use chrono::NaiveDate;
+use sync_core::model::Role;
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult, User, YoungPersonSummary, from_millis};
+
+pub(super) fn uuid(text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("uuid {text}")))
+}
+
+pub(super) fn opt_uuid(text: Option<String>) -> StoreResult<Option<Uuid>> {
+    text.as_deref().map(uuid).transpose()
+}
+
+pub(super) fn role(text: &str) -> StoreResult<Role> {
+    Role::parse(text).ok_or_else(|| StoreError::Corrupt(format!("role {text}")))
+}
+
+pub(super) fn date(text: Option<String>) -> StoreResult<Option<NaiveDate>> {
+    text.map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("date {t}"))))
+        .transpose()
+}
+
+pub(super) fn date_text(date: Option<NaiveDate>) -> Option<String> {
+    date.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// Maps a unique violation to `Conflict`.
+pub(super) fn conflict(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+        _ => StoreError::Database(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn user_from_parts(
+    id: String,
+    role_text: String,
+    email: String,
+    password_hash: Option<String>,
+    first_name: String,
+    last_name: String,
+    timezone: String,
+    structure_id: Option<String>,
+    archived_at: Option<i64>,
+) -> StoreResult<User> {
+    Ok(User {
+        id: uuid(&id)?,
+        role: role(&role_text)?,
+        email,
+        password_hash,
+        first_name,
+        last_name,
+        timezone,
+        structure_id: opt_uuid(structure_id)?,
+        archived: archived_at.is_some(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn summary_from_parts(
+    id: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    document_id: Option<String>,
+    open_actions: i64,
+    late_actions: i64,
+    next_appointment_at: Option<i64>,
+) -> StoreResult<YoungPersonSummary> {
+    Ok(YoungPersonSummary {
+        id: uuid(&id)?,
+        first_name,
+        last_name,
+        email,
+        plan_document_id: document_id,
+        open_actions,
+        late_actions,
+        next_appointment_at: next_appointment_at.map(from_millis),
+    })
+}
+
+/// The columns of a young person's line; `$2` = today (text date), `$3` = now (millis).
+macro_rules! summary_select {
+    () => {
+        "SELECT u.id, u.first_name, u.last_name, u.email, d.id AS document_id, \
+           (SELECT COUNT(*) FROM action_rows a WHERE a.young_person_id = u.id \
+              AND a.status IN ('not_started', 'in_progress')) AS open_actions, \
+           (SELECT COUNT(*) FROM action_rows a WHERE a.young_person_id = u.id \
+              AND a.status IN ('not_started', 'in_progress') AND a.due_date < $2) AS late_actions, \
+           (SELECT MIN(ap.starts_at) FROM appointment_rows ap WHERE ap.young_person_id = u.id \
+              AND ap.status = 'scheduled' AND ap.starts_at >= $3) AS next_appointment_at \
+         FROM users u LEFT JOIN documents d ON d.young_person_id = u.id "
+    };
+}
+pub(super) use summary_select;
+
+macro_rules! impl_store {
+    ($store:ident, $backend:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_structure(&self, id: Uuid, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("INSERT INTO structures (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(id.to_string())
+                    .bind(name)
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(sql::conflict("structure"))?;
+                Ok(())
+            }
+
+            async fn structure_by_name(&self, name: &str) -> StoreResult<Option<Uuid>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT id FROM structures WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(id,)| sql::uuid(&id)).transpose()
+            }
+
+            async fn count_users(&self) -> StoreResult<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+                Ok(n)
+            }
+
+            async fn create_user(&self, user: &NewUser, at: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                insert_user(&mut tx, user, at).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_young_person(
+                &self,
+                user: &NewUser,
+                adviser_id: Option<Uuid>,
+                document_id: &str,
+                snapshot: &[u8],
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                insert_user(&mut tx, user, at).await?;
+                if let Some(adviser_id) = adviser_id {
+                    sqlx::query(
+                        "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) \
+                         VALUES ($1, $2, 'definitive', $3)",
+                    )
+                    .bind(user.id.to_string())
+                    .bind(adviser_id.to_string())
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("INSERT INTO documents (id, young_person_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(document_id)
+                    .bind(user.id.to_string())
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql::conflict("document"))?;
+                sqlx::query(
+                    "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) \
+                     VALUES ($1, 1, 'snapshot', $2, $3)",
+                )
+                .bind(document_id)
+                .bind(snapshot.to_vec())
+                .bind(millis(at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+                let row: Option<UserTuple> = sqlx::query_as(
+                    "SELECT id, role, email, password_hash, first_name, last_name, timezone, structure_id, archived_at \
+                     FROM users WHERE email = $1",
+                )
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(user_from_tuple).transpose()
+            }
+
+            async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+                let row: Option<UserTuple> = sqlx::query_as(
+                    "SELECT id, role, email, password_hash, first_name, last_name, timezone, structure_id, archived_at \
+                     FROM users WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(user_from_tuple).transpose()
+            }
+
+            async fn activate(
+                &self,
+                code_hash: &str,
+                password_hash: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<Uuid>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "UPDATE users SET password_hash = $2, activation_code_hash = NULL, activation_expires_at = NULL \
+                     WHERE activation_code_hash = $1 AND activation_expires_at > $3 AND archived_at IS NULL \
+                     RETURNING id",
+                )
+                .bind(code_hash)
+                .bind(password_hash)
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(id,)| sql::uuid(&id)).transpose()
+            }
+
+            async fn add_to_portfolio(
+                &self,
+                young_person_id: Uuid,
+                adviser_id: Uuid,
+                kind: PortfolioKind,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (young_person_id, adviser_id) DO UPDATE SET kind = excluded.kind",
+                )
+                .bind(young_person_id.to_string())
+                .bind(adviser_id.to_string())
+                .bind(kind.as_str())
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn transfer(
+                &self,
+                young_person_ids: &[Uuid],
+                to_adviser_id: Uuid,
+                kind: PortfolioKind,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for id in young_person_ids {
+                    if kind == PortfolioKind::Definitive {
+                        sqlx::query("DELETE FROM portfolio WHERE young_person_id = $1 AND kind = 'definitive'")
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (young_person_id, adviser_id) DO UPDATE SET kind = excluded.kind, \
+                         since = excluded.since",
+                    )
+                    .bind(id.to_string())
+                    .bind(to_adviser_id.to_string())
+                    .bind(kind.as_str())
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn followers(&self, young_person_id: Uuid) -> StoreResult<Vec<(Uuid, PortfolioKind)>> {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT adviser_id, kind FROM portfolio WHERE young_person_id = $1 ORDER BY kind, adviser_id",
+                )
+                .bind(young_person_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, kind)| {
+                        let kind = PortfolioKind::parse(&kind)
+                            .ok_or_else(|| StoreError::Corrupt(format!("portfolio kind {kind}")))?;
+                        Ok((sql::uuid(&id)?, kind))
+                    })
+                    .collect()
+            }
+
+            async fn plan_access(&self, young_person_id: Uuid, caller: Uuid) -> StoreResult<Option<PlanAccess>> {
+                let row: Option<AccessTuple> = sqlx::query_as(
+                    "SELECT u.id, u.role, u.email, u.password_hash, u.first_name, u.last_name, u.timezone, \
+                       u.structure_id, u.archived_at, d.id, \
+                       (SELECT COUNT(*) FROM portfolio p WHERE p.young_person_id = u.id AND p.adviser_id = $2) \
+                     FROM users u JOIN documents d ON d.young_person_id = u.id \
+                     WHERE u.id = $1 AND u.role = 'young_person'",
+                )
+                .bind(young_person_id.to_string())
+                .bind(caller.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((id, role, email, hash, first, last, tz, structure, archived, document_id, links)) = row
+                else {
+                    return Ok(None);
+                };
+                let young_person = user_from_tuple((id, role, email, hash, first, last, tz, structure, archived))?;
+                Ok(Some(PlanAccess { young_person, document_id, follows: links > 0 }))
+            }
+
+            async fn document_of(&self, young_person_id: Uuid) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT id FROM documents WHERE young_person_id = $1")
+                    .bind(young_person_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(id,)| id))
+            }
+
+            async fn portfolio_summaries(
+                &self,
+                adviser_id: Uuid,
+                today: NaiveDate,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Vec<YoungPersonSummary>> {
+                let rows: Vec<SummaryTuple> = sqlx::query_as(concat!(
+                    sql::summary_select!(),
+                    "JOIN portfolio p ON p.young_person_id = u.id \
+                     WHERE p.adviser_id = $1 AND u.archived_at IS NULL ORDER BY u.last_name, u.first_name, u.id"
+                ))
+                .bind(adviser_id.to_string())
+                .bind(today.format("%Y-%m-%d").to_string())
+                .bind(millis(now))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(summary_from_tuple).collect()
+            }
+
+            async fn structure_summaries(
+                &self,
+                structure_id: Uuid,
+                today: NaiveDate,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Vec<YoungPersonSummary>> {
+                let rows: Vec<SummaryTuple> = sqlx::query_as(concat!(
+                    sql::summary_select!(),
+                    "WHERE u.structure_id = $1 AND u.role = 'young_person' AND u.archived_at IS NULL \
+                     ORDER BY u.last_name, u.first_name, u.id"
+                ))
+                .bind(structure_id.to_string())
+                .bind(today.format("%Y-%m-%d").to_string())
+                .bind(millis(now))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(summary_from_tuple).collect()
+            }
+
+            async fn insert_access_token(
+                &self,
+                hash: &str,
+                user_id: Uuid,
+                family_id: Uuid,
+                expires_at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO access_tokens (token_hash, user_id, family_id, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash)
+                .bind(user_id.to_string())
+                .bind(family_id.to_string())
+                .bind(millis(expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_refresh_token(
+                &self,
+                hash: &str,
+                user_id: Uuid,
+                family_id: Uuid,
+                expires_at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash)
+                .bind(user_id.to_string())
+                .bind(family_id.to_string())
+                .bind(millis(expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn access_token_owner(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenOwner>> {
+                let row: Option<(String, String, String, Option<String>, String)> = sqlx::query_as(
+                    "SELECT t.user_id, t.family_id, u.role, u.structure_id, u.timezone \
+                     FROM access_tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL \
+                       AND u.archived_at IS NULL",
+                )
+                .bind(hash)
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(user_id, family_id, role, structure_id, timezone)| {
+                    Ok(TokenOwner {
+                        user_id: sql::uuid(&user_id)?,
+                        role: sql::role(&role)?,
+                        structure_id: sql::opt_uuid(structure_id)?,
+                        family_id: sql::uuid(&family_id)?,
+                        timezone,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn use_refresh_token(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshUse> {
+                let spent: Option<(String, String)> = sqlx::query_as(
+                    "UPDATE refresh_tokens SET used_at = $2 \
+                     WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+                       AND user_id IN (SELECT id FROM users WHERE archived_at IS NULL) \
+                     RETURNING user_id, family_id",
+                )
+                .bind(hash)
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some((user_id, family_id)) = spent {
+                    return Ok(RefreshUse::Rotated {
+                        user_id: sql::uuid(&user_id)?,
+                        family_id: sql::uuid(&family_id)?,
+                    });
+                }
+                let known: Option<(String, Option<i64>)> =
+                    sqlx::query_as("SELECT family_id, used_at FROM refresh_tokens WHERE token_hash = $1")
+                        .bind(hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match known {
+                    Some((family_id, Some(_))) => {
+                        let family_id = sql::uuid(&family_id)?;
+                        self.revoke_family(family_id, now).await?;
+                        Ok(RefreshUse::Reused { family_id })
+                    }
+                    _ => Ok(RefreshUse::Invalid),
+                }
+            }
+
+            async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    .bind(family_id.to_string())
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    .bind(family_id.to_string())
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+                sqlx::query(
+                    "INSERT INTO actor_bindings (actor_id, user_id, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (actor_id) DO NOTHING",
+                )
+                .bind(actor_hex)
+                .bind(user_id.to_string())
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await?;
+                let (owner,): (String,) = sqlx::query_as("SELECT user_id FROM actor_bindings WHERE actor_id = $1")
+                    .bind(actor_hex)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(owner == user_id.to_string())
+            }
+
+            async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>> {
+                let rows: Vec<(Vec<u8>,)> =
+                    sqlx::query_as("SELECT bytes FROM document_chunks WHERE document_id = $1 ORDER BY seq")
+                        .bind(document_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(|(b,)| b).collect())
+            }
+
+            async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let at = millis(write.at);
+                let yp = write.young_person_id.to_string();
+                match &write.snapshot {
+                    Some(snapshot) => {
+                        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
+                            .bind(&write.document_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(
+                            "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) \
+                             VALUES ($1, 1, 'snapshot', $2, $3)",
+                        )
+                        .bind(&write.document_id)
+                        .bind(snapshot.clone())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) \
+                             SELECT $1, COALESCE(MAX(seq), 0) + 1, 'changes', $2, $3 \
+                             FROM document_chunks WHERE document_id = $1",
+                        )
+                        .bind(&write.document_id)
+                        .bind(write.changes.clone())
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                for table in [
+                    "DELETE FROM action_rows WHERE young_person_id = $1",
+                    "DELETE FROM appointment_rows WHERE young_person_id = $1",
+                    "DELETE FROM task_rows WHERE young_person_id = $1",
+                ] {
+                    sqlx::query(table).bind(&yp).execute(&mut *tx).await?;
+                }
+                for a in &write.projections.actions {
+                    sqlx::query(
+                        "INSERT INTO action_rows (young_person_id, id, title, category, status, due_date, \
+                           completed_at, qualification_code, created_by, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&yp)
+                    .bind(a.id.to_string())
+                    .bind(&a.title)
+                    .bind(&a.category)
+                    .bind(&a.status)
+                    .bind(sql::date_text(a.due_date))
+                    .bind(a.completed_at.map(millis))
+                    .bind(&a.qualification_code)
+                    .bind(a.created_by.to_string())
+                    .bind(millis(a.updated_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for a in &write.projections.appointments {
+                    sqlx::query(
+                        "INSERT INTO appointment_rows (young_person_id, id, title, kind, starts_at, \
+                           duration_minutes, status, presence, response, adviser_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&yp)
+                    .bind(a.id.to_string())
+                    .bind(&a.title)
+                    .bind(&a.kind)
+                    .bind(millis(a.starts_at))
+                    .bind(a.duration_minutes)
+                    .bind(&a.status)
+                    .bind(&a.presence)
+                    .bind(&a.response)
+                    .bind(a.adviser_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for t in &write.projections.tasks {
+                    sqlx::query(
+                        "INSERT INTO task_rows (young_person_id, id, title, kind, status, due_date) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&yp)
+                    .bind(t.id.to_string())
+                    .bind(&t.title)
+                    .bind(&t.kind)
+                    .bind(&t.status)
+                    .bind(sql::date_text(t.due_date))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for e in &write.events {
+                    sqlx::query(
+                        "INSERT INTO domain_events (dedup_key, young_person_id, kind, payload, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
+                    )
+                    .bind(&e.dedup_key)
+                    .bind(e.young_person_id.map(|id| id.to_string()))
+                    .bind(&e.kind)
+                    .bind(&e.payload)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections> {
+                let yp = young_person_id.to_string();
+                let actions: Vec<ActionTuple> = sqlx::query_as(
+                    "SELECT id, title, category, status, due_date, completed_at, qualification_code, created_by, \
+                       updated_at FROM action_rows WHERE young_person_id = $1 ORDER BY id",
+                )
+                .bind(&yp)
+                .fetch_all(&self.pool)
+                .await?;
+                let appointments: Vec<AppointmentTuple> = sqlx::query_as(
+                    "SELECT id, title, kind, starts_at, duration_minutes, status, presence, response, adviser_id \
+                     FROM appointment_rows WHERE young_person_id = $1 ORDER BY id",
+                )
+                .bind(&yp)
+                .fetch_all(&self.pool)
+                .await?;
+                let tasks: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, title, kind, status, due_date FROM task_rows WHERE young_person_id = $1 ORDER BY id",
+                )
+                .bind(&yp)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(Projections {
+                    actions: actions
+                        .into_iter()
+                        .map(|(id, title, category, status, due, completed, code, by, updated)| {
+                            Ok(ActionRow {
+                                id: sql::uuid(&id)?,
+                                title,
+                                category,
+                                status,
+                                due_date: sql::date(due)?,
+                                completed_at: completed.map(from_millis),
+                                qualification_code: code,
+                                created_by: sql::uuid(&by)?,
+                                updated_at: from_millis(updated),
+                            })
+                        })
+                        .collect::<StoreResult<_>>()?,
+                    appointments: appointments
+                        .into_iter()
+                        .map(|(id, title, kind, starts, duration, status, presence, response, adviser)| {
+                            Ok(AppointmentRow {
+                                id: sql::uuid(&id)?,
+                                title,
+                                kind,
+                                starts_at: from_millis(starts),
+                                duration_minutes: duration,
+                                status,
+                                presence,
+                                response,
+                                adviser_id: sql::uuid(&adviser)?,
+                            })
+                        })
+                        .collect::<StoreResult<_>>()?,
+                    tasks: tasks
+                        .into_iter()
+                        .map(|(id, title, kind, status, due)| {
+                            Ok(TaskRow { id: sql::uuid(&id)?, title, kind, status, due_date: sql::date(due)? })
+                        })
+                        .collect::<StoreResult<_>>()?,
+                })
+            }
+
+            async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>> {
+                let rows: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
+                    "SELECT dedup_key, young_person_id, kind, payload FROM domain_events \
+                     WHERE young_person_id = $1 ORDER BY id",
+                )
+                .bind(young_person_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(dedup_key, yp, kind, payload)| {
+                        Ok(EventRow { dedup_key, young_person_id: sql::opt_uuid(yp)?, kind, payload })
+                    })
+                    .collect()
+            }
+        }
+
+        type UserTuple = (String, String, String, Option<String>, String, String, String, Option<String>, Option<i64>);
+        type AccessTuple =
+            (String, String, String, Option<String>, String, String, String, Option<String>, Option<i64>, String, i64);
+        type SummaryTuple = (String, String, String, String, Option<String>, i64, i64, Option<i64>);
+        type ActionTuple = (String, String, String, String, Option<String>, Option<i64>, Option<String>, String, i64);
+        type AppointmentTuple = (String, String, String, i64, i64, String, Option<String>, Option<String>, String);
+
+        fn user_from_tuple(t: UserTuple) -> StoreResult<User> {
+            sql::user_from_parts(t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8)
+        }
+
+        fn summary_from_tuple(t: SummaryTuple) -> StoreResult<YoungPersonSummary> {
+            sql::summary_from_parts(t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7)
+        }
+
+        async fn insert_user(tx: &mut sqlx::Transaction<'_, Db>, user: &NewUser, at: DateTime<Utc>) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO users (id, role, email, password_hash, first_name, last_name, timezone, structure_id, \
+                   activation_code_hash, activation_expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(user.id.to_string())
+            .bind(user.role.as_str())
+            .bind(user.email.trim().to_lowercase())
+            .bind(&user.password_hash)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(&user.timezone)
+            .bind(user.structure_id.map(|id| id.to_string()))
+            .bind(&user.activation_code_hash)
+            .bind(user.activation_expires_at.map(millis))
+            .bind(millis(at))
+            .execute(&mut **tx)
+            .await
+            .map_err(sql::conflict("email"))?;
+            Ok(())
+        }
+    };
+}
+pub(super) use impl_store;
