@@ -8,6 +8,7 @@
 pub mod document;
 pub mod edit;
 pub mod effects;
+pub mod engine;
 pub mod events;
 pub mod ids;
 pub mod model;
