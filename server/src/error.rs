@@ -226,8 +226,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
                     // serde names a missing field in its message, not in the path.
                     let field = if code == "missing" {
                         message.split('`').nth(1).map(|f| join_path(&field, f)).unwrap_or(field)
-                    } else if message.starts_with("unknown field") {
-                        message.split('`').nth(1).map(|f| join_path(&field, f)).unwrap_or(field)
                     } else {
                         field
                     };

@@ -263,17 +263,25 @@ macro_rules! impl_store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    sqlx::query(
-                        "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (young_person_id, adviser_id) DO UPDATE SET kind = excluded.kind, \
-                         since = excluded.since",
-                    )
-                    .bind(id.to_string())
-                    .bind(to_adviser_id.to_string())
-                    .bind(kind.as_str())
-                    .bind(millis(at))
-                    .execute(&mut *tx)
-                    .await?;
+                    // A temporary link never downgrades a definitive one; a definitive one upgrades.
+                    let sql = match kind {
+                        PortfolioKind::Definitive => {
+                            "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (young_person_id, adviser_id) DO UPDATE SET kind = excluded.kind, \
+                             since = excluded.since"
+                        }
+                        PortfolioKind::Temporary => {
+                            "INSERT INTO portfolio (young_person_id, adviser_id, kind, since) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (young_person_id, adviser_id) DO NOTHING"
+                        }
+                    };
+                    sqlx::query(sql)
+                        .bind(id.to_string())
+                        .bind(to_adviser_id.to_string())
+                        .bind(kind.as_str())
+                        .bind(millis(at))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
