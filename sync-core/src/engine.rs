@@ -33,7 +33,8 @@ pub struct Received {
     /// The rulebook's review of the new changes (empty when the message brought none).
     pub review: Review,
     pub compensation: Option<Compensation>,
-    /// The new changes (the peer's and the compensation), to append to storage before answering.
+    /// The changes not yet saved (the peer's and the compensation: `save_incremental`), to append
+    /// to storage before answering.
     pub to_store: Vec<u8>,
     /// The actors of the peer's new changes (to bind to the sender on first sight).
     pub new_actors: Vec<ActorId>,
@@ -43,6 +44,14 @@ impl Received {
     pub fn changed(&self) -> bool {
         !self.to_store.is_empty()
     }
+}
+
+/// A message applied but not yet reviewed (see [`PlanSync::apply`]).
+#[derive(Debug)]
+pub struct Applied {
+    before: Vec<ChangeHash>,
+    /// The actors of the new changes.
+    pub new_actors: Vec<ActorId>,
 }
 
 /// One plan and the sync state of each peer that syncs it.
@@ -92,6 +101,16 @@ impl PlanSync {
         now: DateTime<Utc>,
         mut actor_allowed: impl FnMut(&ActorId) -> bool,
     ) -> Result<Received, SyncError> {
+        let applied = self.apply(peer, message)?;
+        if applied.new_actors.iter().any(|a| !actor_allowed(a)) {
+            return Err(SyncError::ForeignActor);
+        }
+        self.settle(applied, author, now)
+    }
+
+    /// First half of [`Self::receive`], for callers that check actors asynchronously: applies the
+    /// message and says which actors signed the new changes.
+    pub fn apply(&mut self, peer: &str, message: &[u8]) -> Result<Applied, SyncError> {
         let message = sync::Message::decode(message).map_err(|_| SyncError::BadMessage)?;
         let before = self.doc.heads();
         let state = self.peers.entry(peer.to_owned()).or_default();
@@ -101,16 +120,19 @@ impl PlanSync {
             .receive_sync_message(state, message)
             .map_err(|e| SyncError::Rejected(e.to_string()))?;
         let new_actors = self.new_actors(&before);
-        if new_actors.iter().any(|a| !actor_allowed(a)) {
-            return Err(SyncError::ForeignActor);
-        }
+        Ok(Applied { before, new_actors })
+    }
+
+    /// Second half of [`Self::receive`]: reviews and compensates what [`Self::apply`] merged.
+    pub fn settle(&mut self, applied: Applied, author: &Author, now: DateTime<Utc>) -> Result<Received, SyncError> {
+        let before = applied.before;
         if self.doc.heads() == before {
             return Ok(Received::default());
         }
         let review = review(&mut self.doc, &before, author, now);
         let compensation = compensate(&mut self.doc, &review, author, now)?;
-        let to_store = self.doc.automerge_mut().save_after(&before);
-        Ok(Received { review, compensation, to_store, new_actors })
+        let to_store = self.doc.save_incremental();
+        Ok(Received { review, compensation, to_store, new_actors: applied.new_actors })
     }
 
     /// The next message for `peer`, if it needs one.
