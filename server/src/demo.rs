@@ -14,6 +14,10 @@ use uuid::Uuid;
 use crate::state::AppState;
 use crate::store::NewUser;
 
+/// One edit of the demo plans.
+type DemoEdit =
+    Box<dyn FnOnce(&mut PlanDocument, &Author) -> Result<sync_core::edit::EditOutcome, sync_core::EditError> + Send>;
+
 pub const DEMO_PASSWORD: &str = "demo-pass-emploi";
 pub const DEMO_STRUCTURE: &str = "Mission Locale de Lyon";
 
@@ -128,10 +132,7 @@ pub async fn populate_plan(
     let young = Author::young_person(young_person_id);
     let today = Utc::now().date_naive();
     let docs = &state.documents;
-    let write = |author: Author,
-                 f: Box<
-        dyn FnOnce(&mut PlanDocument, &Author) -> Result<sync_core::edit::EditOutcome, sync_core::EditError> + Send,
-    >| async move {
+    let write = |author: Author, f: DemoEdit| async move {
         docs.write(
             document_id,
             young_person_id,

@@ -162,7 +162,7 @@ impl From<EditError> for ApiError {
     fn from(e: EditError) -> Self {
         match e {
             EditError::NotFound(_) => ApiError::NotFound,
-            EditError::Refused(reasons) if reasons.iter().any(|r| *r == Reason::NoAccess) => ApiError::Forbidden,
+            EditError::Refused(reasons) if reasons.contains(&Reason::NoAccess) => ApiError::Forbidden,
             EditError::Refused(reasons) => ApiError::Refused(reasons),
             EditError::Document(d) => ApiError::Internal(d.to_string()),
         }
