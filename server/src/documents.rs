@@ -10,19 +10,23 @@ use std::sync::{Arc, Mutex};
 
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
-use sync_core::PlanDocument;
 use sync_core::edit::EditOutcome;
+use sync_core::engine::PlanSync;
+use sync_core::model::Notice;
+use sync_core::{Author, DomainEvent, PlanDocument};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{DynStore, EventRow, PlanWrite, Projections};
+use crate::sync::hub::{Hub, HubEvent};
 
 /// Compact the change chunks into one snapshot when a document has this many.
 pub const COMPACT_EVERY: usize = 64;
 
 #[derive(Default)]
 pub struct Slot {
-    doc: Option<PlanDocument>,
+    /// The loaded plan with the sync state of each peer syncing it.
+    doc: Option<PlanSync>,
     /// Chunks stored for this document (snapshot included).
     chunks: usize,
     /// Saved bytes stored for this document.
@@ -44,6 +48,9 @@ struct Lru {
 
 pub struct Documents {
     store: DynStore,
+    hub: Arc<Hub>,
+    instance_id: Uuid,
+    max_document_bytes: usize,
     budget: usize,
     lru: Mutex<Lru>,
     /// One Automerge actor per (user, server process), bound to the user in the database.
@@ -51,8 +58,22 @@ pub struct Documents {
 }
 
 impl Documents {
-    pub fn new(store: DynStore, budget_bytes: usize) -> Self {
-        Documents { store, budget: budget_bytes, lru: Mutex::default(), actors: Mutex::default() }
+    pub fn new(
+        store: DynStore,
+        budget_bytes: usize,
+        hub: Arc<Hub>,
+        instance_id: Uuid,
+        max_document_bytes: usize,
+    ) -> Self {
+        Documents {
+            store,
+            hub,
+            instance_id,
+            max_document_bytes,
+            budget: budget_bytes,
+            lru: Mutex::default(),
+            actors: Mutex::default(),
+        }
     }
 
     fn slot(&self, document_id: &str) -> Arc<tokio::sync::Mutex<Slot>> {
@@ -109,7 +130,7 @@ impl Documents {
         self.lru.lock().unwrap_or_else(|p| p.into_inner()).entries.len()
     }
 
-    async fn ensure_loaded<'a>(&self, document_id: &str, slot: &'a mut Slot) -> ApiResult<&'a mut PlanDocument> {
+    async fn ensure_loaded<'a>(&self, document_id: &str, slot: &'a mut Slot) -> ApiResult<&'a mut PlanSync> {
         if slot.doc.is_none() {
             let chunks = self.store.load_document(document_id).await?;
             if chunks.is_empty() {
@@ -119,7 +140,7 @@ impl Documents {
             let doc = PlanDocument::load(&bytes).map_err(ApiError::internal)?;
             slot.chunks = chunks.len();
             slot.bytes = bytes.len();
-            slot.doc = Some(doc);
+            slot.doc = Some(PlanSync::new(doc));
         }
         slot.doc.as_mut().ok_or_else(|| ApiError::internal("document vanished"))
     }
@@ -129,7 +150,7 @@ impl Documents {
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
         let doc = self.ensure_loaded(document_id, &mut guard).await?;
-        let out = f(doc);
+        let out = f(doc.document());
         let bytes = guard.bytes;
         drop(guard);
         self.account(document_id, bytes);
@@ -161,18 +182,37 @@ impl Documents {
         let actor = self.actor_for(user_id).await?;
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
-        let doc = self.ensure_loaded(document_id, &mut guard).await?;
+        let sync = self.ensure_loaded(document_id, &mut guard).await?;
+        let doc = sync.document_mut();
         doc.set_actor(actor);
         let (value, outcome) = edit(doc)?;
-        if outcome.change.is_none() {
-            let out = read(doc, &value, &outcome);
-            return Ok((value, outcome, out));
+        if outcome.change.is_some() {
+            let changes = doc.save_incremental();
+            self.commit(document_id, young_person_id, &mut guard, changes, &outcome.events, now).await?;
         }
-        let changes = doc.save_incremental();
-        let compact = guard.chunks + 1 >= COMPACT_EVERY;
-        let Some(doc) = guard.doc.as_mut() else {
+        let Some(sync) = guard.doc.as_ref() else {
             return Err(ApiError::internal("document vanished"));
         };
+        let out = read(sync.document(), &value, &outcome);
+        Ok((value, outcome, out))
+    }
+
+    /// Stores `changes` (with the plan's projections and `events`) in one transaction, then tells
+    /// every reader, here and on the other instances. On failure the cached plan is dropped.
+    async fn commit(
+        &self,
+        document_id: &str,
+        young_person_id: Uuid,
+        slot: &mut Slot,
+        changes: Vec<u8>,
+        events: &[DomainEvent],
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let compact = slot.chunks + 1 >= COMPACT_EVERY;
+        let Some(sync) = slot.doc.as_mut() else {
+            return Err(ApiError::internal("document vanished"));
+        };
+        let doc = sync.document_mut();
         let snapshot = compact.then(|| doc.save());
         let plan = doc.plan();
         let write = PlanWrite {
@@ -181,29 +221,145 @@ impl Documents {
             changes: changes.clone(),
             snapshot: snapshot.clone(),
             projections: Projections::from_plan(&plan),
-            events: outcome.events.iter().map(EventRow::from_event).collect(),
+            events: events.iter().map(EventRow::from_event).collect(),
             at: now,
         };
         if let Err(e) = self.store.commit_plan_write(&write).await {
-            guard.doc = None;
-            drop(guard);
+            slot.doc = None;
             self.forget(document_id);
             return Err(e.into());
         }
-        let out = read(doc, &value, &outcome);
         match snapshot {
             Some(s) => {
-                guard.chunks = 1;
-                guard.bytes = s.len();
+                slot.chunks = 1;
+                slot.bytes = s.len();
             }
             None => {
-                guard.chunks += 1;
-                guard.bytes += changes.len();
+                slot.chunks += 1;
+                slot.bytes += changes.len();
             }
         }
-        let bytes = guard.bytes;
-        drop(guard);
-        self.account(document_id, bytes);
-        Ok((value, outcome, out))
+        self.account(document_id, slot.bytes);
+        self.hub.publish(document_id, HubEvent::Changed);
+        if let Err(e) = self.store.announce_plan_change(self.instance_id, document_id).await {
+            tracing::warn!(error = %e, document_id, "could not announce a plan change to other instances");
+        }
+        Ok(())
     }
+
+    /// Applies one sync message from `peer_key` (written by `author`), stores what it brought
+    /// (with the compensation of refused edits) and returns the server's next message for that
+    /// peer. Nothing is answered before the changes are committed.
+    pub async fn sync_receive(
+        &self,
+        document_id: &str,
+        young_person_id: Uuid,
+        peer_key: &str,
+        author: &Author,
+        message: &[u8],
+    ) -> ApiResult<SyncOutcome> {
+        let now = Utc::now();
+        let server_actor = self.actor_for(Uuid::nil()).await?;
+        let slot = self.slot(document_id);
+        let mut guard = slot.lock().await;
+        let sync = self.ensure_loaded(document_id, &mut guard).await?;
+        let refused = |guard: &mut Slot, reason: String| {
+            // The plan may hold the refused changes: reload it from storage next time.
+            guard.doc = None;
+            self.forget(document_id);
+            ApiError::SyncRefused(reason)
+        };
+        let applied = match sync.apply(peer_key, message) {
+            Ok(applied) => applied,
+            Err(e) => return Err(refused(&mut guard, e.to_string())),
+        };
+        for actor in &applied.new_actors {
+            if !self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await? {
+                return Err(refused(&mut guard, "changements signés par l'acteur d'un autre utilisateur".into()));
+            }
+        }
+        let Some(sync) = guard.doc.as_mut() else {
+            return Err(ApiError::internal("document vanished"));
+        };
+        sync.document_mut().set_actor(server_actor);
+        let received = match sync.settle(applied, author, now) {
+            Ok(received) => received,
+            Err(e) => return Err(refused(&mut guard, e.to_string())),
+        };
+        if received.changed() {
+            if guard.bytes + received.to_store.len() > self.max_document_bytes {
+                return Err(refused(&mut guard, "le plan dépasserait la taille maximale".into()));
+            }
+            let mut events = received.review.events.clone();
+            events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
+            self.commit(document_id, young_person_id, &mut guard, received.to_store, &events, now).await?;
+        }
+        let Some(sync) = guard.doc.as_mut() else {
+            return Err(ApiError::internal("document vanished"));
+        };
+        let reply = sync.generate(peer_key);
+        Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
+    }
+
+    /// The server's next sync message for `peer_key`, if it needs one.
+    pub async fn sync_generate(&self, document_id: &str, peer_key: &str) -> ApiResult<Option<Vec<u8>>> {
+        let slot = self.slot(document_id);
+        let mut guard = slot.lock().await;
+        let sync = self.ensure_loaded(document_id, &mut guard).await?;
+        Ok(sync.generate(peer_key))
+    }
+
+    /// Forgets a disconnected peer's sync state (if the plan is still loaded).
+    pub fn forget_peer(&self, document_id: &str, peer_key: &str) {
+        let slot = self.slot(document_id);
+        if let Ok(mut guard) = slot.try_lock() {
+            if let Some(sync) = guard.doc.as_mut() {
+                sync.remove_peer(peer_key);
+            }
+        }
+    }
+
+    /// Brings a loaded plan up to date after another instance changed it, then tells the local
+    /// readers. A plan that is not loaded will be read fresh when needed.
+    pub async fn refresh(&self, document_id: &str) -> ApiResult<()> {
+        let slot = self.slot(document_id);
+        let mut guard = slot.lock().await;
+        if let Some(sync) = guard.doc.as_mut() {
+            for chunk in self.store.load_document(document_id).await? {
+                if let Err(e) = sync.document_mut().load_incremental(&chunk) {
+                    tracing::warn!(error = %e, document_id, "reloading a plan changed elsewhere");
+                    guard.doc = None;
+                    break;
+                }
+            }
+        }
+        drop(guard);
+        self.hub.publish(document_id, HubEvent::Changed);
+        Ok(())
+    }
+
+    /// Follows the changes announced by the other instances sharing the database (PostgreSQL).
+    pub async fn follow_other_instances(self: Arc<Self>) -> ApiResult<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        self.store.listen_plan_changes(tx).await?;
+        tokio::spawn(async move {
+            while let Some((origin, document_id)) = rx.recv().await {
+                if origin != self.instance_id {
+                    if let Err(e) = self.refresh(&document_id).await {
+                        tracing::warn!(error = %e, document_id, "refreshing a plan changed elsewhere");
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// What a sync message got back.
+#[derive(Debug, Default)]
+pub struct SyncOutcome {
+    /// The server's next message for the peer (none when in sync).
+    pub reply: Option<Vec<u8>>,
+    /// When some of the peer's edits were undone: the notice written in the plan.
+    pub notice: Option<Notice>,
 }

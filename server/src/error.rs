@@ -61,6 +61,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("type de contenu non pris en charge : application/json attendu")]
     UnsupportedMediaType,
+    #[error("trop de sessions de synchronisation ouvertes pour ce compte")]
+    TooManySessions,
+    #[error("synchronisation refusée : {0}")]
+    SyncRefused(String),
     #[error("erreur interne")]
     Internal(String),
 }
@@ -100,6 +104,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Type de contenu non pris en charge")
             }
+            ApiError::TooManySessions => {
+                (StatusCode::TOO_MANY_REQUESTS, "too-many-sessions", "Trop de sessions de synchronisation")
+            }
+            ApiError::SyncRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "sync-refused", "Synchronisation refusée"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Erreur interne"),
         }
     }

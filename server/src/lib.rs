@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 pub use routes::app;
 pub use state::AppState;

@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
                     None => println!("--demo: the database already holds accounts; nothing seeded"),
                 }
             }
+            state.documents.clone().follow_other_instances().await.context("listening for other instances")?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             println!("listening on http://{}", listener.local_addr()?);
             axum::serve(listener, app(state))

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::documents::Documents;
 use crate::metrics::Metrics;
 use crate::store::DynStore;
+use crate::sync::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,12 +16,24 @@ pub struct AppState {
     pub passwords: Passwords,
     pub documents: Arc<Documents>,
     pub metrics: Arc<Metrics>,
+    pub hub: Arc<Hub>,
+    /// This process, among the instances sharing one database.
+    pub instance_id: uuid::Uuid,
 }
 
 impl AppState {
     pub fn new(store: DynStore, config: Config) -> Result<Self, crate::auth::password::PasswordError> {
         let passwords = Passwords::new(config.argon2)?;
-        let documents = Arc::new(Documents::new(store.clone(), config.doc_cache_mib.saturating_mul(1024 * 1024)));
-        Ok(AppState { store, config: Arc::new(config), passwords, documents, metrics: Arc::new(Metrics::default()) })
+        let hub = Arc::new(Hub::new());
+        let instance_id = uuid::Uuid::new_v4();
+        let documents = Arc::new(Documents::new(
+            store.clone(),
+            config.doc_cache_mib.saturating_mul(1024 * 1024),
+            hub.clone(),
+            instance_id,
+            config.sync.max_document_bytes,
+        ));
+        let metrics = Arc::new(Metrics::default());
+        Ok(AppState { store, config: Arc::new(config), passwords, documents, metrics, hub, instance_id })
     }
 }

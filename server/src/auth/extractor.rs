@@ -1,8 +1,8 @@
 //! The authenticated caller, from `Authorization: Bearer <token>`.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use chrono::Utc;
 use sync_core::model::Role;
 use uuid::Uuid;
@@ -26,22 +26,32 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or(ApiError::Unauthorized)?;
-        let owner =
-            state.store.access_token_owner(&hash_token(token), Utc::now()).await?.ok_or(ApiError::Unauthorized)?;
-        Ok(AuthUser {
-            id: owner.user_id,
-            role: owner.role,
-            structure_id: owner.structure_id,
-            family_id: owner.family_id,
-            timezone: owner.timezone,
-        })
+        let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        user_from_token(state, token).await
     }
+}
+
+/// The bearer token of an `Authorization` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+}
+
+/// The user an access token belongs to (401 when unknown, expired or revoked).
+pub async fn user_from_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::Unauthorized);
+    }
+    let owner = state.store.access_token_owner(&hash_token(token), Utc::now()).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(AuthUser {
+        id: owner.user_id,
+        role: owner.role,
+        structure_id: owner.structure_id,
+        family_id: owner.family_id,
+        timezone: owner.timezone,
+    })
 }

@@ -27,6 +27,12 @@ pub fn app(state: AppState) -> Router {
         .merge(plans::router())
         .merge(transfers::router())
         .merge(system::router())
+        .route("/sync", axum::routing::get(crate::sync::gateway::upgrade))
+        .route(
+            "/api/v1/sync/{document_id}",
+            axum::routing::post(crate::sync::http::sync_over_http)
+                .layer(DefaultBodyLimit::max(state.config.sync.max_frame_bytes)),
+        )
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

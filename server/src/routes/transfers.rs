@@ -91,6 +91,12 @@ pub async fn transfer(
         TransferKind::Temporary => PortfolioKind::Temporary,
     };
     state.store.transfer(&body.young_person_ids, body.to_adviser_id, kind, Utc::now()).await?;
+    // Open sync sessions check their access again at once.
+    for id in &body.young_person_ids {
+        if let Some(document_id) = state.store.document_of(*id).await? {
+            state.hub.publish(&document_id, crate::sync::hub::HubEvent::AccessChanged);
+        }
+    }
     Ok(Json(Transferred {
         young_person_ids: body.young_person_ids,
         to_adviser_id: body.to_adviser_id,

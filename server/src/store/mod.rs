@@ -311,6 +311,8 @@ pub trait Store: Send + Sync + 'static {
     /// The young person and whether `caller` follows them; `None` if no such young person.
     async fn plan_access(&self, young_person_id: Uuid, caller: Uuid) -> StoreResult<Option<PlanAccess>>;
     async fn document_of(&self, young_person_id: Uuid) -> StoreResult<Option<String>>;
+    /// The young person whose plan a document is; `None` for an unknown document.
+    async fn document_owner(&self, document_id: &str) -> StoreResult<Option<Uuid>>;
     async fn portfolio_summaries(
         &self,
         adviser_id: Uuid,
@@ -345,6 +347,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Binds an Automerge actor to a user; false when it is bound to someone else.
     async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Tells the other server instances that a plan changed (PostgreSQL NOTIFY; nothing to do for
+    /// SQLite, which serves one instance). `origin` names the instance that wrote.
+    async fn announce_plan_change(&self, origin: Uuid, document_id: &str) -> StoreResult<()>;
+
+    /// Delivers every change announced by any instance (`(origin, document_id)`) to `changes`
+    /// until the receiver is dropped. SQLite: nothing is ever delivered.
+    async fn listen_plan_changes(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()>;
 
     /// Every stored chunk of a document, in order (snapshot first).
     async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>>;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use super::sql;
@@ -36,6 +36,46 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn announce(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(PLAN_CHANGES_CHANNEL)
+            .bind(format!("{origin} {document_id}"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Listens on its own connection; reconnects (sqlx's listener does) until `changes` closes.
+    async fn listen(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(PLAN_CHANGES_CHANNEL).await?;
+        tokio::spawn(async move {
+            loop {
+                let notification = match listener.recv().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "plan change listener: retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                let Some((origin, document_id)) = notification.payload().split_once(' ') else {
+                    continue;
+                };
+                let Ok(origin) = Uuid::parse_str(origin) else {
+                    continue;
+                };
+                if changes.send((origin, document_id.to_owned())).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(())
+    }
 }
+
+/// The NOTIFY channel on which instances announce committed plan changes.
+const PLAN_CHANGES_CHANNEL: &str = "pass_emploi_plan_changes";
 
 sql::impl_store!(PgStore, "postgres");

@@ -331,6 +331,22 @@ macro_rules! impl_store {
                 Ok(row.map(|(id,)| id))
             }
 
+            async fn document_owner(&self, document_id: &str) -> StoreResult<Option<Uuid>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT young_person_id FROM documents WHERE id = $1")
+                    .bind(document_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|(id,)| sql::uuid(&id)).transpose()
+            }
+
+            async fn announce_plan_change(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
+                self.announce(origin, document_id).await
+            }
+
+            async fn listen_plan_changes(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+                self.listen(changes).await
+            }
+
             async fn portfolio_summaries(
                 &self,
                 adviser_id: Uuid,

@@ -57,6 +57,15 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// One process serves an SQLite database: there is nobody to tell.
+    async fn announce(&self, _origin: Uuid, _document_id: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn listen(&self, _changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 sql::impl_store!(SqliteStore, "sqlite");

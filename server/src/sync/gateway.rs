@@ -1,0 +1,379 @@
+//! `GET /sync`: a WebSocket speaking the automerge-repo network protocol "1".
+//!
+//! One session per socket. The token comes in `Authorization: Bearer` or `?token=`. A document the
+//! caller may not read is answered `doc-unavailable`, exactly like one that does not exist.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sync_core::protocol::{Frame, PROTOCOL_V1, PeerMetadata};
+use sync_core::{Author, DocumentId};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::hub::HubEvent;
+use super::notice_payload;
+use crate::auth::AuthUser;
+use crate::auth::extractor::user_from_token;
+use crate::error::ApiError;
+use crate::routes::young_people::plan_access;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct SyncQuery {
+    token: Option<String>,
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<SyncQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = crate::auth::extractor::bearer(&headers).map(str::to_owned).or(query.token);
+    let user = match token {
+        Some(token) => match user_from_token(&state, &token).await {
+            Ok(user) => user,
+            Err(e) => return e.into_response(),
+        },
+        None => return ApiError::Unauthorized.into_response(),
+    };
+    let limits = state.config.sync.clone();
+    if !state.hub.open_session(user.id, limits.sessions_per_user) {
+        return ApiError::TooManySessions.into_response();
+    }
+    ws.max_message_size(limits.max_frame_bytes).max_frame_size(limits.max_frame_bytes).on_upgrade(
+        move |socket| async move {
+            let user_id = user.id;
+            Session::new(state.clone(), user).run(socket).await;
+            state.hub.close_session(user_id);
+        },
+    )
+}
+
+/// A plan this session may read, and the task that forwards its hub events.
+struct Link {
+    document_id: String,
+    young_person_id: Uuid,
+    author: Author,
+    forward: JoinHandle<()>,
+}
+
+struct Session {
+    state: AppState,
+    user: AuthUser,
+    id: u64,
+    server_peer_id: String,
+    /// The client's `senderId`, once it has joined.
+    peer_id: Option<String>,
+    links: HashMap<DocumentId, Link>,
+    events_tx: mpsc::Sender<(DocumentId, HubEvent)>,
+    events_rx: mpsc::Receiver<(DocumentId, HubEvent)>,
+    /// Ephemeral messages this server sends (notices) are counted per session.
+    ephemeral_count: u64,
+    bucket: TokenBucket,
+}
+
+/// Why a session ends.
+enum End {
+    /// The peer left or the socket closed.
+    Closed,
+    /// A protocol or limit error, sent to the peer in an `error` frame first.
+    Error(String),
+}
+
+impl Session {
+    fn new(state: AppState, user: AuthUser) -> Self {
+        let (events_tx, events_rx) = mpsc::channel(256);
+        let id = state.hub.session_id();
+        let limits = &state.config.sync;
+        let bucket = TokenBucket::new(limits.messages_per_second, limits.messages_per_second * 2.0);
+        Session {
+            server_peer_id: format!("pass-emploi-server-{}", state.instance_id),
+            state,
+            user,
+            id,
+            peer_id: None,
+            links: HashMap::new(),
+            events_tx,
+            events_rx,
+            ephemeral_count: 0,
+            bucket,
+        }
+    }
+
+    async fn run(mut self, mut socket: WebSocket) {
+        let limits = self.state.config.sync.clone();
+        let mut ping = tokio::time::interval(Duration::from_secs(limits.ping_secs.max(1)));
+        let idle_timeout = Duration::from_secs(limits.idle_secs.max(1));
+        let mut last_seen = Instant::now();
+        let end = loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    last_seen = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Binary(bytes))) => {
+                            if !self.bucket.take() {
+                                break End::Error("trop de messages : ralentissez".into());
+                            }
+                            match self.on_frame(&bytes, &mut socket).await {
+                                Ok(None) => {}
+                                Ok(Some(end)) => break end,
+                                Err(e) => break End::Error(e),
+                            }
+                        }
+                        Some(Ok(Message::Text(_))) => break End::Error("trames binaires CBOR attendues".into()),
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Closed,
+                        Some(Ok(_)) => {}
+                    }
+                }
+                Some((document, event)) = self.events_rx.recv() => {
+                    if let Err(e) = self.on_hub_event(document, event, &mut socket).await {
+                        break End::Error(e);
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_seen.elapsed() > idle_timeout {
+                        break End::Error("session inactive".into());
+                    }
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        break End::Closed;
+                    }
+                }
+            }
+        };
+        if let End::Error(message) = end {
+            let frame =
+                Frame::Error { sender_id: Some(self.server_peer_id.clone()), target_id: self.peer_id.clone(), message };
+            let _ = socket.send(Message::Binary(frame.encode().into())).await;
+            let _ = socket.send(Message::Close(None)).await;
+        }
+        for (_, link) in self.links.drain() {
+            link.forward.abort();
+            if let Some(peer) = &self.peer_id {
+                self.state.documents.forget_peer(&link.document_id, &peer_key(self.user.id, peer));
+            }
+        }
+    }
+
+    async fn send(&self, socket: &mut WebSocket, frame: Frame) -> Result<(), String> {
+        socket.send(Message::Binary(frame.encode().into())).await.map_err(|_| "envoi impossible".to_owned())
+    }
+
+    /// Handles one frame; `Ok(Some(_))` ends the session.
+    async fn on_frame(&mut self, bytes: &[u8], socket: &mut WebSocket) -> Result<Option<End>, String> {
+        let frame = Frame::decode(bytes).map_err(|e| e.to_string())?;
+        let Some(peer) = self.peer_id.clone() else {
+            let Frame::Join { sender_id, supported_protocol_versions, .. } = frame else {
+                return Err("le premier message doit être « join »".into());
+            };
+            if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1) {
+                return Err("unsupported protocol version".into());
+            }
+            self.peer_id = Some(sender_id.clone());
+            let reply = Frame::Peer {
+                sender_id: self.server_peer_id.clone(),
+                target_id: sender_id,
+                metadata: PeerMetadata { storage_id: None, is_ephemeral: false },
+                selected_protocol_version: PROTOCOL_V1.to_owned(),
+            };
+            self.send(socket, reply).await?;
+            return Ok(None);
+        };
+        match frame {
+            Frame::Sync { document_id, data, .. } | Frame::Request { document_id, data, .. } => {
+                self.on_sync(&peer, document_id, &data, socket).await?;
+            }
+            Frame::Ephemeral { document_id, session_id, count, data, .. } => {
+                if self.link(document_id).await.is_some() {
+                    let event =
+                        HubEvent::Ephemeral { from_session: self.id, sender_id: peer.clone(), session_id, count, data };
+                    self.state.hub.publish(&document_id.to_string(), event);
+                }
+            }
+            Frame::Leave { .. } => return Ok(Some(End::Closed)),
+            Frame::Join { .. } => return Err("« join » déjà reçu".into()),
+            Frame::Error { .. } => return Ok(Some(End::Closed)),
+            Frame::DocUnavailable { .. } | Frame::Peer { .. } => {}
+        }
+        Ok(None)
+    }
+
+    async fn on_sync(
+        &mut self,
+        peer: &str,
+        document_id: DocumentId,
+        data: &[u8],
+        socket: &mut WebSocket,
+    ) -> Result<(), String> {
+        let Some((document_key, young_person_id, author)) = self.link(document_id).await else {
+            let frame = Frame::DocUnavailable {
+                sender_id: self.server_peer_id.clone(),
+                target_id: peer.to_owned(),
+                document_id,
+            };
+            return self.send(socket, frame).await;
+        };
+        let key = peer_key(self.user.id, peer);
+        let outcome = self
+            .state
+            .documents
+            .sync_receive(&document_key, young_person_id, &key, &author, data)
+            .await
+            .map_err(|e| sync_error_message(&e))?;
+        if let Some(data) = outcome.reply {
+            let frame =
+                Frame::Sync { sender_id: self.server_peer_id.clone(), target_id: peer.to_owned(), document_id, data };
+            self.send(socket, frame).await?;
+        }
+        if let Some(notice) = outcome.notice {
+            self.ephemeral_count += 1;
+            let frame = Frame::Ephemeral {
+                sender_id: self.server_peer_id.clone(),
+                target_id: peer.to_owned(),
+                document_id,
+                session_id: format!("server-{}", self.id),
+                count: self.ephemeral_count,
+                data: notice_payload(&notice),
+            };
+            self.send(socket, frame).await?;
+        }
+        Ok(())
+    }
+
+    /// The plan behind `document_id` if this session may read it (checked once, then linked).
+    async fn link(&mut self, document_id: DocumentId) -> Option<(String, Uuid, Author)> {
+        if let Some(link) = self.links.get(&document_id) {
+            return Some((link.document_id.clone(), link.young_person_id, link.author.clone()));
+        }
+        let document_key = document_id.to_string();
+        let young_person_id = self.state.store.document_owner(&document_key).await.ok().flatten()?;
+        let (_, author) = plan_access(&self.state, &self.user, young_person_id).await.ok()?;
+        let mut rx = self.state.hub.subscribe(&document_key);
+        let tx = self.events_tx.clone();
+        let forward = tokio::spawn(async move {
+            loop {
+                let event = match rx.recv().await {
+                    Ok(event) => event,
+                    Err(broadcast::error::RecvError::Lagged(_)) => HubEvent::Changed,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                if tx.send((document_id, event)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let link = Link { document_id: document_key.clone(), young_person_id, author: author.clone(), forward };
+        self.links.insert(document_id, link);
+        Some((document_key, young_person_id, author))
+    }
+
+    async fn on_hub_event(
+        &mut self,
+        document_id: DocumentId,
+        event: HubEvent,
+        socket: &mut WebSocket,
+    ) -> Result<(), String> {
+        let Some(peer) = self.peer_id.clone() else {
+            return Ok(());
+        };
+        match event {
+            HubEvent::Changed => {
+                let Some(link) = self.links.get(&document_id) else {
+                    return Ok(());
+                };
+                let key = peer_key(self.user.id, &peer);
+                let message = self
+                    .state
+                    .documents
+                    .sync_generate(&link.document_id, &key)
+                    .await
+                    .map_err(|e| sync_error_message(&e))?;
+                if let Some(data) = message {
+                    let frame =
+                        Frame::Sync { sender_id: self.server_peer_id.clone(), target_id: peer, document_id, data };
+                    self.send(socket, frame).await?;
+                }
+            }
+            HubEvent::Ephemeral { from_session, sender_id, session_id, count, data } => {
+                if from_session != self.id && self.links.contains_key(&document_id) {
+                    let frame = Frame::Ephemeral { sender_id, target_id: peer, document_id, session_id, count, data };
+                    self.send(socket, frame).await?;
+                }
+            }
+            HubEvent::AccessChanged => {
+                let Some(link) = self.links.get(&document_id) else {
+                    return Ok(());
+                };
+                if plan_access(&self.state, &self.user, link.young_person_id).await.is_err() {
+                    if let Some(link) = self.links.remove(&document_id) {
+                        link.forward.abort();
+                        self.state.documents.forget_peer(&link.document_id, &peer_key(self.user.id, &peer));
+                    }
+                    let frame =
+                        Frame::DocUnavailable { sender_id: self.server_peer_id.clone(), target_id: peer, document_id };
+                    self.send(socket, frame).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sync states are kept per authenticated user and peer id: a peer id is chosen by the client and
+/// proves nothing, so two users never share one.
+pub fn peer_key(user_id: Uuid, peer_id: &str) -> String {
+    format!("{user_id}/{peer_id}")
+}
+
+fn sync_error_message(e: &ApiError) -> String {
+    match e {
+        ApiError::Internal(_) => "erreur interne du serveur".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A token bucket: `rate` messages per second on average, bursts up to `burst`.
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        TokenBucket { rate, burst, tokens: burst, at: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_refuses() {
+        let mut bucket = TokenBucket::new(1.0, 3.0);
+        assert!(bucket.take() && bucket.take() && bucket.take());
+        assert!(!bucket.take());
+    }
+}
