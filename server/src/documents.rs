@@ -55,6 +55,8 @@ pub struct Documents {
     lru: Mutex<Lru>,
     /// One Automerge actor per (user, server process), bound to the user in the database.
     actors: Mutex<HashMap<Uuid, ActorId>>,
+    /// The actor of this process's compensating changes (no user owns it; a peer may not use it).
+    server_actor: ActorId,
 }
 
 impl Documents {
@@ -73,6 +75,7 @@ impl Documents {
             budget: budget_bytes,
             lru: Mutex::default(),
             actors: Mutex::default(),
+            server_actor: ActorId::random(),
         }
     }
 
@@ -259,7 +262,6 @@ impl Documents {
         message: &[u8],
     ) -> ApiResult<SyncOutcome> {
         let now = Utc::now();
-        let server_actor = self.actor_for(Uuid::nil()).await?;
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
         let sync = self.ensure_loaded(document_id, &mut guard).await?;
@@ -274,14 +276,16 @@ impl Documents {
             Err(e) => return Err(refused(&mut guard, e.to_string())),
         };
         for actor in &applied.new_actors {
-            if !self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await? {
+            if *actor == self.server_actor
+                || !self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await?
+            {
                 return Err(refused(&mut guard, "changements signés par l'acteur d'un autre utilisateur".into()));
             }
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));
         };
-        sync.document_mut().set_actor(server_actor);
+        sync.document_mut().set_actor(self.server_actor.clone());
         let received = match sync.settle(applied, author, now) {
             Ok(received) => received,
             Err(e) => return Err(refused(&mut guard, e.to_string())),

@@ -34,13 +34,13 @@ pub async fn sync_over_http(
 ) -> ApiResult<Response> {
     let document_id: sync_core::DocumentId = document_id.parse().map_err(|_| ApiError::NotFound)?;
     let document_key = document_id.to_string();
+    let young_person_id = state.store.document_owner(&document_key).await?.ok_or(ApiError::NotFound)?;
+    let (_, author) = plan_access(&state, &user, young_person_id).await?;
     let peer = headers
         .get(PEER_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|p| !p.is_empty() && p.len() <= 128)
         .ok_or_else(|| ApiError::BadRequest("en-tête X-Peer-Id manquant ou invalide".into()))?;
-    let young_person_id = state.store.document_owner(&document_key).await?.ok_or(ApiError::NotFound)?;
-    let (_, author) = plan_access(&state, &user, young_person_id).await?;
     let key = peer_key(user.id, &format!("http/{peer}"));
     let reply = if body.is_empty() {
         state.documents.sync_generate(&document_key, &key).await?

@@ -227,3 +227,4 @@ pub async fn world(t: &TestApp) -> World {
     let (y3, _) = create_young_person(s, "y3@test.fr", "Y", "Trois", structure, Some(b), Some(hash)).await.unwrap();
     World { structure, sup, a, b, y1, y2, y3, admin, other_sup }
 }
+pub mod sync_client;
