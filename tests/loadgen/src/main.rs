@@ -1,0 +1,460 @@
+//! `sync-loadgen`: N phones, each with its own plan and its adviser observing it, doing sync
+//! cycles of k offline edits against our sync gateway and against the stock
+//! `@automerge/automerge-repo-sync-server`, one after the other on the same machine; prints a
+//! markdown table of both and the ratio.
+//!
+//! ```text
+//! cargo build --release -p server -p loadgen
+//! target/release/sync-loadgen --phones 1000 --cycles 3 --edits 5
+//! ```
+
+mod client;
+mod procfs;
+mod seed;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use client::{Ctx, Event, Metrics, Phase, Plan};
+use procfs::{ServerProcess, free_addr};
+use sync_core::{DocumentId, PlanDocument};
+use tokio::sync::{Semaphore, mpsc, watch};
+use uuid::Uuid;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Target {
+    Stock,
+    Ours,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Stock => "stock automerge-repo-sync-server",
+            Target::Ours => "pass-emploi gateway",
+        }
+    }
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Load generator for the sync gateway, side by side with the stock automerge-repo sync server")]
+struct Args {
+    /// Phones, each with its own plan.
+    #[arg(long, default_value_t = 1000)]
+    phones: usize,
+    /// Sync cycles per phone.
+    #[arg(long, default_value_t = 3)]
+    cycles: usize,
+    /// Offline edits per cycle.
+    #[arg(long, default_value_t = 5)]
+    edits: usize,
+    /// Plans per adviser; each adviser observes its portfolio over one WebSocket.
+    #[arg(long, default_value_t = 1)]
+    portfolio: usize,
+    /// Servers to run, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "stock,ours")]
+    servers: Vec<Target>,
+    /// Our server's binary.
+    #[arg(long, default_value = "target/release/pass-emploi-server")]
+    ours_bin: PathBuf,
+    /// PostgreSQL for our server (SQLite in a temporary directory otherwise).
+    #[arg(long, env = "LOADGEN_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The folder where the stock server's npm packages are installed.
+    #[arg(long, default_value = "tests/loadgen/stock-server")]
+    stock_dir: PathBuf,
+    #[arg(long, default_value = "node")]
+    node: PathBuf,
+    /// WebSocket handshakes in flight at once.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// A cycle not acknowledged by then fails the run.
+    #[arg(long, default_value_t = 60)]
+    cycle_timeout_secs: u64,
+    /// Where the servers keep their data and logs (a fresh temporary folder otherwise).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+struct Figures {
+    cycles: usize,
+    /// GO → every phone acknowledged by the server.
+    wall: Duration,
+    /// GO → every observer has every change.
+    wall_observed: Duration,
+    latency_p50: Duration,
+    latency_p99: Duration,
+    latency_max: Duration,
+    cycle_p50: Duration,
+    cycle_p99: Duration,
+    cpu_seconds: f64,
+    peak_rss: u64,
+    rss_start: u64,
+    rss_joined: u64,
+    rss_synced: u64,
+    wire_bytes: u64,
+    phone_up: u64,
+    observer_down: u64,
+    change_bytes: u64,
+    changes: u64,
+    phones: usize,
+}
+
+impl Figures {
+    fn throughput(&self) -> f64 {
+        self.cycles as f64 / self.wall.as_secs_f64()
+    }
+    fn idle_joined_per_phone(&self) -> f64 {
+        self.rss_joined.saturating_sub(self.rss_start) as f64 / self.phones as f64
+    }
+    fn idle_synced_per_phone(&self) -> f64 {
+        self.rss_synced.saturating_sub(self.rss_start) as f64 / self.phones as f64
+    }
+}
+
+fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    samples.sort_unstable();
+    samples[((samples.len() as f64 - 1.0) * q).round() as usize]
+}
+
+/// The server under test, started and ready.
+struct Started {
+    process: ServerProcess,
+    phone_urls: Vec<String>,
+    observer_urls: Vec<String>,
+    plans: Vec<Arc<Plan>>,
+    portfolios: Vec<Vec<usize>>,
+}
+
+fn plan(young_person_id: Uuid, document_id: DocumentId) -> anyhow::Result<Arc<Plan>> {
+    let genesis = PlanDocument::genesis(young_person_id)?.heads();
+    Ok(Arc::new(Plan { young_person_id, document_id, genesis, targets: Mutex::new(VecDeque::new()) }))
+}
+
+async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
+    let addr = free_addr()?;
+    let data = dir.join(match target {
+        Target::Stock => "stock-data",
+        Target::Ours => "ours-data",
+    });
+    std::fs::create_dir_all(&data)?;
+    let log = dir.join(match target {
+        Target::Stock => "stock.log",
+        Target::Ours => "ours.log",
+    });
+    match target {
+        Target::Stock => {
+            let entry = args.stock_dir.join("node_modules/@automerge/automerge-repo-sync-server/src/index.js");
+            if !entry.exists() {
+                bail!("{} missing: run `npm ci` in {}", entry.display(), args.stock_dir.display());
+            }
+            let mut cmd = Command::new(&args.node);
+            cmd.arg(&entry).env("PORT", addr.port().to_string()).env("DATA_DIR", &data).current_dir(dir);
+            let process = ServerProcess::spawn(cmd, addr, &log)?;
+            let plans: Vec<Arc<Plan>> = (0..args.phones)
+                .map(|_| plan(Uuid::new_v4(), DocumentId::new_random()))
+                .collect::<anyhow::Result<_>>()?;
+            let portfolios: Vec<Vec<usize>> = (0..args.phones)
+                .step_by(args.portfolio)
+                .map(|s| (s..(s + args.portfolio).min(args.phones)).collect())
+                .collect();
+            let url = format!("ws://{addr}/");
+            Ok(Started {
+                process,
+                phone_urls: vec![url.clone(); args.phones],
+                observer_urls: vec![url; portfolios.len()],
+                plans,
+                portfolios,
+            })
+        }
+        Target::Ours => {
+            if !args.ours_bin.exists() {
+                bail!("{} missing: cargo build --release -p server", args.ours_bin.display());
+            }
+            let t = Instant::now();
+            let (seeded, advisers) =
+                seed::seed(args.database_url.as_deref(), &data, args.phones, args.portfolio).await?;
+            eprintln!("  seeded {} young people in {:.1} s", seeded.len(), t.elapsed().as_secs_f64());
+            let mut cmd = Command::new(&args.ours_bin);
+            cmd.arg("serve")
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--listen")
+                .arg(addr.to_string())
+                .env("RUST_LOG", "warn")
+                .current_dir(dir);
+            match &args.database_url {
+                Some(url) => cmd.env("DATABASE_URL", url),
+                None => cmd.env_remove("DATABASE_URL"),
+            };
+            let process = ServerProcess::spawn(cmd, addr, &log)?;
+            let url = |token: &str| format!("ws://{addr}/sync?token={token}");
+            Ok(Started {
+                process,
+                phone_urls: seeded.iter().map(|s| url(&s.token)).collect(),
+                observer_urls: advisers.iter().map(|a| url(&a.token)).collect(),
+                plans: seeded.iter().map(|s| plan(s.young_person_id, s.document_id)).collect::<anyhow::Result<_>>()?,
+                portfolios: advisers.into_iter().map(|a| a.plans).collect(),
+            })
+        }
+    }
+}
+
+/// Waits for `n` events of one kind; any failure ends the run.
+async fn wait_for(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    n: usize,
+    what: &str,
+    matches: impl Fn(&Event) -> bool,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut seen = 0;
+    while seen < n {
+        let ev = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .with_context(|| format!("{what}: {seen}/{n} after {timeout:?}"))?
+            .context("every peer is gone")?;
+        match ev {
+            Event::Failed(e) => bail!("{what}: {e}"),
+            ev if matches(&ev) => seen += 1,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Result<Figures> {
+    eprintln!("== {} ({} phones × {} cycles × {} edits)", target.name(), args.phones, args.cycles, args.edits);
+    let started = start(target, args, dir).await?;
+    let server = &started.process;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_start = server.stats()?.rss;
+
+    let metrics = Arc::new(Metrics::default());
+    let (phase_tx, phase_rx) = watch::channel(Phase::Join);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let ctx = Arc::new(Ctx {
+        metrics: metrics.clone(),
+        phase: phase_rx,
+        events: events_tx,
+        connecting: Arc::new(Semaphore::new(args.connect_concurrency.max(1))),
+        cycles: args.cycles,
+        edits: args.edits,
+        cycle_timeout: Duration::from_secs(args.cycle_timeout_secs),
+    });
+    let setup = Duration::from_secs(120);
+    let mut tasks = Vec::new();
+    for (i, (url, plan)) in started.phone_urls.iter().zip(&started.plans).enumerate() {
+        tasks.push(tokio::spawn(client::phone(ctx.clone(), i, url.clone(), plan.clone())));
+    }
+    wait_for(&mut events, args.phones, "phones joining", |e| matches!(e, Event::Joined), setup).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_joined = server.stats()?.rss;
+    eprintln!("  {} phones joined", args.phones);
+
+    phase_tx.send(Phase::InitialSync)?;
+    wait_for(&mut events, args.phones, "first sync of the plans", |e| matches!(e, Event::Synced), setup).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_synced = server.stats()?.rss;
+    eprintln!("  {} plans synced", args.phones);
+
+    phase_tx.send(Phase::Observe)?;
+    for (i, (url, portfolio)) in started.observer_urls.iter().zip(&started.portfolios).enumerate() {
+        let plans: Vec<Arc<Plan>> = portfolio.iter().map(|&p| started.plans[p].clone()).collect();
+        if plans.is_empty() {
+            continue;
+        }
+        tasks.push(tokio::spawn(client::observer(ctx.clone(), i, url.clone(), plans)));
+    }
+    let observers = started.portfolios.iter().filter(|p| !p.is_empty()).count();
+    wait_for(&mut events, observers, "observers loading the plans", |e| matches!(e, Event::ObserverReady), setup)
+        .await?;
+    eprintln!("  {observers} observers ready");
+
+    let before = server.stats()?;
+    let bytes_before = (metrics.wire_bytes(), metrics.phone_up.load(Ordering::Relaxed));
+    let observer_down_before = metrics.observer_down.load(Ordering::Relaxed);
+    let go = Instant::now();
+    phase_tx.send(Phase::Go)?;
+    let run_timeout = Duration::from_secs(args.cycle_timeout_secs * (args.cycles as u64 + 1));
+    wait_for(&mut events, args.phones, "cycles", |e| matches!(e, Event::CyclesDone), run_timeout).await?;
+    let wall = go.elapsed();
+    // Then every observer must have every change.
+    let deadline = Instant::now() + Duration::from_secs(args.cycle_timeout_secs);
+    loop {
+        let outstanding: usize = started.plans.iter().map(|p| p.targets.lock().map(|t| t.len()).unwrap_or(0)).sum();
+        if outstanding == 0 {
+            break;
+        }
+        if let Ok(Event::Failed(e)) = events.try_recv() {
+            bail!("observing: {e}");
+        }
+        if Instant::now() > deadline {
+            bail!("{outstanding} changes never reached their observer");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let wall_observed = go.elapsed();
+    let after = server.stats()?;
+    let wire_bytes = metrics.wire_bytes() - bytes_before.0;
+    let phone_up = metrics.phone_up.load(Ordering::Relaxed) - bytes_before.1;
+    let observer_down = metrics.observer_down.load(Ordering::Relaxed) - observer_down_before;
+    phase_tx.send(Phase::Stop)?;
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    let mut latencies = std::mem::take(&mut *metrics.latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    let mut cycle_times = std::mem::take(&mut *metrics.cycle_times.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    let figures = Figures {
+        cycles: args.phones * args.cycles,
+        wall,
+        wall_observed,
+        latency_p50: quantile(&mut latencies, 0.5),
+        latency_p99: quantile(&mut latencies, 0.99),
+        latency_max: quantile(&mut latencies, 1.0),
+        cycle_p50: quantile(&mut cycle_times, 0.5),
+        cycle_p99: quantile(&mut cycle_times, 0.99),
+        cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+        peak_rss: after.peak_rss,
+        rss_start,
+        rss_joined,
+        rss_synced,
+        wire_bytes,
+        phone_up,
+        observer_down,
+        change_bytes: metrics.change_bytes.load(Ordering::Relaxed),
+        changes: metrics.changes.load(Ordering::Relaxed),
+        phones: args.phones,
+    };
+    eprintln!(
+        "  {:.0} cycles/s, latency p50 {:.1} ms p99 {:.1} ms, cpu {:.1} s",
+        figures.throughput(),
+        ms(figures.latency_p50),
+        ms(figures.latency_p99),
+        figures.cpu_seconds
+    );
+    Ok(figures)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+fn table(args: &Args, results: &[(Target, Figures)]) -> String {
+    let mut out = String::new();
+    let header: Vec<&str> = results.iter().map(|(t, _)| t.name()).collect();
+    let both = results.len() == 2 && results[0].0 == Target::Stock && results[1].0 == Target::Ours;
+    out.push_str(&format!(
+        "{} phones (one plan each) + {} observer connection(s) (portfolio {}), {} cycles × {} offline edits\n\n",
+        args.phones,
+        args.phones.div_ceil(args.portfolio.max(1)),
+        args.portfolio,
+        args.cycles,
+        args.edits
+    ));
+    out.push_str(&format!("| metric | {} |", header.join(" | ")));
+    if both {
+        out.push_str(" ours / stock |");
+    }
+    out.push('\n');
+    out.push_str(&format!("|---|{}", "---|".repeat(results.len() + usize::from(both))));
+    out.push('\n');
+    type Row = (&'static str, fn(&Figures) -> f64, fn(f64) -> String);
+    let rows: [Row; 15] = [
+        ("sync cycles per second", Figures::throughput, |v| format!("{v:.0}")),
+        ("wall time of the cycles (s)", |f| f.wall.as_secs_f64(), |v| format!("{v:.2}")),
+        ("… until every observer has every change (s)", |f| f.wall_observed.as_secs_f64(), |v| format!("{v:.2}")),
+        ("edit → observer latency p50 (ms)", |f| ms(f.latency_p50), |v| format!("{v:.1}")),
+        ("edit → observer latency p99 (ms)", |f| ms(f.latency_p99), |v| format!("{v:.1}")),
+        ("edit → observer latency max (ms)", |f| ms(f.latency_max), |v| format!("{v:.1}")),
+        ("cycle (send → server has it) p50 (ms)", |f| ms(f.cycle_p50), |v| format!("{v:.1}")),
+        ("cycle (send → server has it) p99 (ms)", |f| ms(f.cycle_p99), |v| format!("{v:.1}")),
+        ("server CPU during the cycles (s)", |f| f.cpu_seconds, |v| format!("{v:.2}")),
+        ("server CPU per cycle (ms)", |f| f.cpu_seconds * 1e3 / f.cycles as f64, |v| format!("{v:.2}")),
+        ("server peak RSS (MiB)", |f| mib(f.peak_rss), |v| format!("{v:.1}")),
+        ("RSS per idle joined phone (KiB)", |f| f.idle_joined_per_phone() / 1024.0, |v| format!("{v:.1}")),
+        ("RSS per idle phone, plan synced (KiB)", |f| f.idle_synced_per_phone() / 1024.0, |v| format!("{v:.1}")),
+        (
+            "bytes on the wire / bytes of changes",
+            |f| f.wire_bytes as f64 / f.change_bytes.max(1) as f64,
+            |v| format!("{v:.2}"),
+        ),
+        (
+            "phone upload / bytes of changes",
+            |f| f.phone_up as f64 / f.change_bytes.max(1) as f64,
+            |v| format!("{v:.2}"),
+        ),
+    ];
+    for (name, get, fmt) in rows {
+        let values: Vec<f64> = results.iter().map(|(_, f)| get(f)).collect();
+        out.push_str(&format!("| {name} | {} |", values.iter().map(|v| fmt(*v)).collect::<Vec<_>>().join(" | ")));
+        if both {
+            let ratio = values[1] / values[0];
+            out.push_str(&format!(" {} |", if ratio.is_finite() { format!("{ratio:.2}") } else { "–".into() }));
+        }
+        out.push('\n');
+    }
+    if let Some((_, f)) = results.first() {
+        out.push_str(&format!(
+            "\nChanges made: {} ({} bytes, {:.0} bytes each); wire bytes are CBOR frames (no WebSocket/TCP headers).\n",
+            f.changes,
+            f.change_bytes,
+            f.change_bytes as f64 / f.changes.max(1) as f64
+        ));
+    }
+    for (t, f) in results {
+        out.push_str(&format!(
+            "{}: {} wire bytes, of which phone upload {} and observer download {}.\n",
+            t.name(),
+            f.wire_bytes,
+            f.phone_up,
+            f.observer_down
+        ));
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.phones == 0 || args.portfolio == 0 || args.cycles == 0 {
+        bail!("--phones, --portfolio and --cycles must be at least 1");
+    }
+    let dir = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("sync-loadgen-{}", Uuid::new_v4().simple())),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let dir = dir.canonicalize()?;
+    let args = Args {
+        ours_bin: std::path::absolute(&args.ours_bin)?,
+        stock_dir: std::path::absolute(&args.stock_dir)?,
+        ..args
+    };
+    let mut results = Vec::new();
+    for &target in &args.servers {
+        let figures = run(target, &args, &dir).await.with_context(|| format!("{} run", target.name()))?;
+        results.push((target, figures));
+    }
+    println!("{}", table(&args, &results));
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
