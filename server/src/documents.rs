@@ -8,11 +8,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use automerge::ActorId;
+use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use sync_core::edit::EditOutcome;
+use sync_core::effects::Touched;
 use sync_core::engine::PlanSync;
 use sync_core::model::Notice;
+use sync_core::schema::Collection;
 use sync_core::{Author, DomainEvent, PlanDocument};
 use uuid::Uuid;
 
@@ -188,10 +190,11 @@ impl Documents {
         let sync = self.ensure_loaded(document_id, &mut guard).await?;
         let doc = sync.document_mut();
         doc.set_actor(actor);
+        let before = doc.heads();
         let (value, outcome) = edit(doc)?;
         if outcome.change.is_some() {
             let changes = doc.save_incremental();
-            self.commit(document_id, young_person_id, &mut guard, changes, &outcome.events, now).await?;
+            self.commit(document_id, young_person_id, &mut guard, &before, changes, &outcome.events, now).await?;
         }
         let Some(sync) = guard.doc.as_ref() else {
             return Err(ApiError::internal("document vanished"));
@@ -202,11 +205,13 @@ impl Documents {
 
     /// Stores `changes` (with the plan's projections and `events`) in one transaction, then tells
     /// every reader, here and on the other instances. On failure the cached plan is dropped.
+    #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         document_id: &str,
         young_person_id: Uuid,
         slot: &mut Slot,
+        before: &[ChangeHash],
         changes: Vec<u8>,
         events: &[DomainEvent],
         now: DateTime<Utc>,
@@ -217,13 +222,28 @@ impl Documents {
         };
         let doc = sync.document_mut();
         let snapshot = compact.then(|| doc.save());
-        let plan = doc.plan();
+        // Only the entities this write touched get their rows replaced (reading the whole plan
+        // on every write would cost more than the write itself on a two-year plan).
+        let after = doc.heads();
+        let touched = Touched::from_patches(&doc.automerge_mut().diff(before, &after));
+        let entities: Option<Vec<(Collection, Uuid)>> = if touched.whole_collections.is_empty() {
+            Some(touched.entities.iter().filter_map(|(c, id)| Uuid::parse_str(id).ok().map(|id| (*c, id))).collect())
+        } else {
+            None
+        };
+        let (projections, touched) = match entities {
+            Some(entities) => {
+                (Projections::for_entities(doc, &entities), Some(entities.iter().map(|(_, id)| *id).collect()))
+            }
+            None => (Projections::from_plan(&doc.plan()), None),
+        };
         let write = PlanWrite {
             document_id: document_id.to_owned(),
             young_person_id,
             changes: changes.clone(),
             snapshot: snapshot.clone(),
-            projections: Projections::from_plan(&plan),
+            projections,
+            touched,
             events: events.iter().map(EventRow::from_event).collect(),
             at: now,
         };
@@ -271,6 +291,7 @@ impl Documents {
             self.forget(document_id);
             ApiError::SyncRefused(reason)
         };
+        let before = sync.document_mut().heads();
         let applied = match sync.apply(peer_key, message) {
             Ok(applied) => applied,
             Err(e) => return Err(refused(&mut guard, e.to_string())),
@@ -296,7 +317,7 @@ impl Documents {
             }
             let mut events = received.review.events.clone();
             events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
-            self.commit(document_id, young_person_id, &mut guard, received.to_store, &events, now).await?;
+            self.commit(document_id, young_person_id, &mut guard, &before, received.to_store, &events, now).await?;
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));

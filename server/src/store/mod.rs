@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_core::model::Role;
+use sync_core::schema::Collection;
 use uuid::Uuid;
 
 mod postgres;
@@ -181,47 +182,79 @@ pub struct Projections {
 impl Projections {
     pub fn from_plan(plan: &sync_core::Plan) -> Self {
         Projections {
-            actions: plan
-                .actions
-                .iter()
-                .map(|a| ActionRow {
-                    id: a.id,
-                    title: a.title.clone(),
-                    category: a.category.as_str().to_owned(),
-                    status: a.status.as_str().to_owned(),
-                    due_date: a.due_date,
-                    completed_at: a.completed_at,
-                    qualification_code: a.qualification.as_ref().map(|q| q.code.as_str().to_owned()),
-                    created_by: a.created_by.id,
-                    updated_at: a.updated_at,
-                })
-                .collect(),
-            appointments: plan
-                .appointments
-                .iter()
-                .map(|a| AppointmentRow {
-                    id: a.id,
-                    title: a.title.clone(),
-                    kind: a.kind.as_str().to_owned(),
-                    starts_at: a.starts_at,
-                    duration_minutes: a.duration_minutes,
-                    status: a.status.as_str().to_owned(),
-                    presence: a.presence.map(|p| p.as_str().to_owned()),
-                    response: a.response.map(|r| r.as_str().to_owned()),
-                    adviser_id: a.adviser_id,
-                })
-                .collect(),
-            tasks: plan
-                .tasks
-                .iter()
-                .map(|t| TaskRow {
-                    id: t.id,
-                    title: t.title.clone(),
-                    kind: t.kind.as_str().to_owned(),
-                    status: t.status.as_str().to_owned(),
-                    due_date: t.due_date,
-                })
-                .collect(),
+            actions: plan.actions.iter().map(ActionRow::from).collect(),
+            appointments: plan.appointments.iter().map(AppointmentRow::from).collect(),
+            tasks: plan.tasks.iter().map(TaskRow::from).collect(),
+        }
+    }
+
+    /// The rows of some entities only (what one write touched); an entity that is gone or
+    /// unreadable gets no row.
+    pub fn for_entities(doc: &sync_core::PlanDocument, entities: &[(Collection, Uuid)]) -> Self {
+        let mut out = Projections::default();
+        for (collection, id) in entities {
+            let key = id.to_string();
+            let Some(node) = doc.entity_node(*collection, &key, None) else {
+                continue;
+            };
+            let entity = format!("{}/{key}", collection.key());
+            match collection {
+                Collection::Actions => out
+                    .actions
+                    .extend(sync_core::model::Action::from_node(&node, &entity).ok().as_ref().map(ActionRow::from)),
+                Collection::Appointments => out.appointments.extend(
+                    sync_core::model::Appointment::from_node(&node, &entity).ok().as_ref().map(AppointmentRow::from),
+                ),
+                Collection::Tasks => {
+                    out.tasks.extend(sync_core::model::Task::from_node(&node, &entity).ok().as_ref().map(TaskRow::from))
+                }
+                Collection::Notices => {}
+            }
+        }
+        out
+    }
+}
+
+impl From<&sync_core::model::Action> for ActionRow {
+    fn from(a: &sync_core::model::Action) -> Self {
+        ActionRow {
+            id: a.id,
+            title: a.title.clone(),
+            category: a.category.as_str().to_owned(),
+            status: a.status.as_str().to_owned(),
+            due_date: a.due_date,
+            completed_at: a.completed_at,
+            qualification_code: a.qualification.as_ref().map(|q| q.code.as_str().to_owned()),
+            created_by: a.created_by.id,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+impl From<&sync_core::model::Appointment> for AppointmentRow {
+    fn from(a: &sync_core::model::Appointment) -> Self {
+        AppointmentRow {
+            id: a.id,
+            title: a.title.clone(),
+            kind: a.kind.as_str().to_owned(),
+            starts_at: a.starts_at,
+            duration_minutes: a.duration_minutes,
+            status: a.status.as_str().to_owned(),
+            presence: a.presence.map(|p| p.as_str().to_owned()),
+            response: a.response.map(|r| r.as_str().to_owned()),
+            adviser_id: a.adviser_id,
+        }
+    }
+}
+
+impl From<&sync_core::model::Task> for TaskRow {
+    fn from(t: &sync_core::model::Task) -> Self {
+        TaskRow {
+            id: t.id,
+            title: t.title.clone(),
+            kind: t.kind.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
+            due_date: t.due_date,
         }
     }
 }
@@ -258,6 +291,8 @@ pub struct PlanWrite {
     /// When set, a compacted snapshot that replaces every chunk (the changes are then in it).
     pub snapshot: Option<Vec<u8>>,
     pub projections: Projections,
+    /// The entities whose rows `projections` replaces; `None`: every row of the plan.
+    pub touched: Option<Vec<Uuid>>,
     pub events: Vec<EventRow>,
     pub at: DateTime<Utc>,
 }

@@ -553,12 +553,27 @@ macro_rules! impl_store {
                         .await?;
                     }
                 }
-                for table in [
-                    "DELETE FROM action_rows WHERE young_person_id = $1",
-                    "DELETE FROM appointment_rows WHERE young_person_id = $1",
-                    "DELETE FROM task_rows WHERE young_person_id = $1",
-                ] {
-                    sqlx::query(table).bind(&yp).execute(&mut *tx).await?;
+                match &write.touched {
+                    None => {
+                        for table in [
+                            "DELETE FROM action_rows WHERE young_person_id = $1",
+                            "DELETE FROM appointment_rows WHERE young_person_id = $1",
+                            "DELETE FROM task_rows WHERE young_person_id = $1",
+                        ] {
+                            sqlx::query(table).bind(&yp).execute(&mut *tx).await?;
+                        }
+                    }
+                    Some(ids) => {
+                        for id in ids {
+                            for table in [
+                                "DELETE FROM action_rows WHERE young_person_id = $1 AND id = $2",
+                                "DELETE FROM appointment_rows WHERE young_person_id = $1 AND id = $2",
+                                "DELETE FROM task_rows WHERE young_person_id = $1 AND id = $2",
+                            ] {
+                                sqlx::query(table).bind(&yp).bind(id.to_string()).execute(&mut *tx).await?;
+                            }
+                        }
+                    }
                 }
                 for a in &write.projections.actions {
                     sqlx::query(
