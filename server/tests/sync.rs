@@ -234,6 +234,23 @@ async fn malformed_frames_and_foreign_actors_close_the_session(db: &TestDb) {
     assert!(peer.wait_until(LIVE, |p| p.closed).await);
     assert!(peer.error.is_some());
 
+    // Pseudo-random frames (a small bounded fuzz run): each closes its session with an error frame
+    // and the server keeps serving.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..16 {
+        let mut bytes = Vec::new();
+        for _ in 0..(8 + round * 7) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            bytes.push(seed as u8);
+        }
+        let mut peer =
+            Peer::connect(s.addr, &s.y1_token, &format!("fuzz-{round}"), s.y1_doc, phone_replica(s.w.y1)).await;
+        peer.send_raw(bytes).await;
+        assert!(peer.wait_until(LIVE, |p| p.closed).await, "round {round}: the session stayed open");
+    }
+
     // The adviser signs changes with an actor already bound to the young person: refused.
     let yp = Author::young_person(s.w.y1);
     let mut phone = Peer::connect(s.addr, &s.y1_token, "phone-2", s.y1_doc, phone_replica(s.w.y1)).await;

@@ -169,6 +169,14 @@ impl Peer {
         true
     }
 
+    /// Whether the server said (in its last sync message) that it holds the change `hash`.
+    pub fn server_has(&mut self, hash: &automerge::ChangeHash) -> bool {
+        let Some(theirs) = self.state.their_heads.clone() else {
+            return false;
+        };
+        !self.doc.automerge_mut().get_changes(&theirs).iter().any(|c| c.hash() == *hash)
+    }
+
     /// Asks for another document; the answer is recorded by `handle`.
     pub async fn request(&mut self, document_id: DocumentId) {
         let mut empty = automerge::AutoCommit::new();
