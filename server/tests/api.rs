@@ -207,7 +207,7 @@ async fn role_matrix(db: &TestDb) {
             Method::POST,
             format!("{p}/appointments/{appt_id}/answer"),
             Some(json!({"response": "accepted"})),
-            [401, 200, 404, 200, 404, 403, 404, 404],
+            [401, 200, 404, 422, 404, 403, 404, 404],
         ),
         (
             Method::POST,

@@ -381,6 +381,15 @@ impl PlanDocument {
         id: Uuid,
         response: AppointmentResponse,
     ) -> Result<EditOutcome, EditError> {
+        // Answering is the young person's act even when the answer is already the same (the
+        // rulebook only sees effects, and an identical answer has none on `response`).
+        match author.capacity(self.young_person_id()) {
+            crate::rules::Capacity::YoungPerson => {}
+            crate::rules::Capacity::Adviser | crate::rules::Capacity::System => {
+                return Err(EditError::Refused(vec![Reason::NotAllowed { field: fields::RESPONSE.to_owned() }]));
+            }
+            _ => return Err(EditError::Refused(vec![Reason::NoAccess])),
+        }
         self.update_existing(author, now, Collection::Appointments, id, "answer appointment", |node| {
             Ok(node.with(fields::RESPONSE, Node::from(response.as_str())).with(fields::UPDATED_AT, instant_node(now)))
         })
