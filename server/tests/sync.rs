@@ -386,3 +386,37 @@ async fn a_change_through_one_instance_reaches_a_peer_on_another() {
     assert!(arrived, "the change on instance one did not reach the peer on instance two");
     db.cleanup().await;
 }
+
+/// Sessions per user and frames per second are bounded, with clear errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_limits_are_enforced() {
+    let db = TestDb::new(common::Backend::Sqlite).await.unwrap();
+    let store = db.open().await;
+    let mut config = db.config();
+    config.sync.sessions_per_user = 2;
+    config.sync.messages_per_second = 2.0;
+    let state = server::AppState::new(store.clone(), config).unwrap();
+    let t = TestApp { router: server::app(state.clone()), state: state.clone(), store };
+    let w = world(&t).await;
+    let addr = serve(state).await;
+    let doc = document_of(&t, w.y1).await;
+    let token = t.token("y1@test.fr").await;
+
+    let mut first = Peer::connect(addr, &token, "p1", doc, phone_replica(w.y1)).await;
+    let _second = Peer::connect(addr, &token, "p2", doc, phone_replica(w.y1)).await;
+    let third = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token={token}")).await;
+    match third {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a third session was accepted: {:?}", other.map(|(_, r)| r.status())),
+    }
+    // A burst beyond twice the rate: an error frame, then the session is closed.
+    for _ in 0..8 {
+        first.request(DocumentId::new_random()).await;
+    }
+    assert!(first.wait_until(LIVE, |p| p.closed).await);
+    assert!(first.error.as_deref().is_some_and(|e| e.contains("trop de messages")), "{:?}", first.error);
+    // A bad token is refused before the upgrade.
+    let bad = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token=nope")).await;
+    assert!(matches!(bad, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401));
+    db.cleanup().await;
+}
