@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use automerge::{ActorId, ChangeHash};
+use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use sync_core::edit::EditOutcome;
 use sync_core::effects::Touched;
@@ -19,6 +19,8 @@ use sync_core::{Author, DomainEvent, PlanDocument};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::outbox::{self, Audience};
+use crate::notifications::reminders;
 use crate::store::{DynStore, EventRow, PlanWrite, Projections};
 use crate::sync::hub::{Hub, HubEvent};
 
@@ -193,8 +195,10 @@ impl Documents {
         let before = doc.heads();
         let (value, outcome) = edit(doc)?;
         if outcome.change.is_some() {
+            let after = doc.heads();
+            let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
             let changes = doc.save_incremental();
-            self.commit(document_id, young_person_id, &mut guard, &before, changes, &outcome.events, now).await?;
+            self.commit(document_id, young_person_id, &mut guard, &touched, changes, &outcome.events, now).await?;
         }
         let Some(sync) = guard.doc.as_ref() else {
             return Err(ApiError::internal("document vanished"));
@@ -211,7 +215,7 @@ impl Documents {
         document_id: &str,
         young_person_id: Uuid,
         slot: &mut Slot,
-        before: &[ChangeHash],
+        touched: &Touched,
         changes: Vec<u8>,
         events: &[DomainEvent],
         now: DateTime<Utc>,
@@ -224,8 +228,6 @@ impl Documents {
         let snapshot = compact.then(|| doc.save());
         // Only the entities this write touched get their rows replaced (reading the whole plan
         // on every write would cost more than the write itself on a two-year plan).
-        let after = doc.heads();
-        let touched = Touched::from_patches(&doc.automerge_mut().diff(before, &after));
         let entities: Option<Vec<(Collection, Uuid)>> = if touched.whole_collections.is_empty() {
             Some(touched.entities.iter().filter_map(|(c, id)| Uuid::parse_str(id).ok().map(|id| (*c, id))).collect())
         } else {
@@ -237,6 +239,11 @@ impl Documents {
             }
             None => (Projections::from_plan(&doc.plan()), None),
         };
+        // Notifications and reminders go in the same transaction as the change (issue 6).
+        let context = self.store.notification_context(young_person_id).await?;
+        let audience = Audience::new(young_person_id, &context);
+        let notifications = outbox::notifications_for_events(events, &audience, now);
+        let reminders = reminders::arm(young_person_id, audience.timezone, &projections, touched.as_deref(), now);
         let write = PlanWrite {
             document_id: document_id.to_owned(),
             young_person_id,
@@ -245,6 +252,8 @@ impl Documents {
             projections,
             touched,
             events: events.iter().map(EventRow::from_event).collect(),
+            notifications,
+            reminders,
             at: now,
         };
         if let Err(e) = self.store.commit_plan_write(&write).await {
@@ -291,7 +300,6 @@ impl Documents {
             self.forget(document_id);
             ApiError::SyncRefused(reason)
         };
-        let before = sync.document_mut().heads();
         let applied = match sync.apply(peer_key, message) {
             Ok(applied) => applied,
             Err(e) => return Err(refused(&mut guard, e.to_string())),
@@ -317,7 +325,8 @@ impl Documents {
             }
             let mut events = received.review.events.clone();
             events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
-            self.commit(document_id, young_person_id, &mut guard, &before, received.to_store, &events, now).await?;
+            let touched = received.review.touched.clone();
+            self.commit(document_id, young_person_id, &mut guard, &touched, received.to_store, &events, now).await?;
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod metrics;
+pub mod notifications;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -231,7 +231,8 @@ async fn malformed_frames_and_foreign_actors_close_the_session(db: &TestDb) {
     // Garbage CBOR: an error frame, then the socket closes.
     let mut peer = Peer::connect(s.addr, &s.y1_token, "phone-1", s.y1_doc, phone_replica(s.w.y1)).await;
     peer.send_raw(vec![0xbf, 0x61]).await;
-    assert!(peer.wait_until(LIVE, |p| p.closed).await);
+    peer.read_until_closed(LIVE).await;
+    assert!(peer.closed);
     assert!(peer.error.is_some());
 
     // Pseudo-random frames (a small bounded fuzz run): each closes its session with an error frame
@@ -264,7 +265,8 @@ async fn malformed_frames_and_foreign_actors_close_the_session(db: &TestDb) {
     forged.create_action(&adviser, Utc::now(), new_action("Signée par un autre")).unwrap();
     let mut browser = Peer::connect(s.addr, &s.a_token, "a-browser", s.y1_doc, forged).await;
     browser.sync().await;
-    assert!(browser.wait_until(LIVE, |p| p.closed).await, "the session stayed open");
+    browser.read_until_closed(LIVE).await;
+    assert!(browser.closed, "the session stayed open");
     assert!(browser.error.as_deref().is_some_and(|e| e.contains("autre utilisateur")), "{:?}", browser.error);
     let plan = s.t.get(&format!("/api/v1/young-people/{}/plan", s.w.y1), &s.a_token).await;
     assert_eq!(plan.body["actions"].as_array().unwrap().len(), 1, "the forged change was stored");
@@ -413,7 +415,8 @@ async fn session_limits_are_enforced() {
     for _ in 0..8 {
         first.request(DocumentId::new_random()).await;
     }
-    assert!(first.wait_until(LIVE, |p| p.closed).await);
+    first.read_until_closed(LIVE).await;
+    assert!(first.closed);
     assert!(first.error.as_deref().is_some_and(|e| e.contains("trop de messages")), "{:?}", first.error);
     // A bad token is refused before the upgrade.
     let bad = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token=nope")).await;

@@ -28,6 +28,8 @@ pub struct Review {
     pub corrections: Vec<(Target, Option<Node>)>,
     /// The events of what was kept (refused effects produce none).
     pub events: Vec<DomainEvent>,
+    /// What the batch touched (the compensation writes only there, plus a notice).
+    pub touched: Touched,
 }
 
 impl Review {
@@ -98,11 +100,11 @@ fn revert(entity: Option<Node>, target: &Target, value: Option<&Node>) -> Option
 pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Review {
     let after = doc.heads();
     let touched = Touched::from_patches(&doc.automerge_mut().diff(before, &after));
+    let mut out = Review { touched: touched.clone(), ..Review::default() };
     // The owner as it was before the batch: a batch cannot make itself the owner.
     let owner = doc.root_value(crate::schema::root::YOUNG_PERSON_ID, Some(before)).as_ref().and_then(parse_uuid);
     let ctx = RuleContext { young_person_id: owner, now };
     let by = author.person();
-    let mut out = Review::default();
 
     for key in &touched.root_keys {
         let verdict =

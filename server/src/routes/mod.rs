@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod me;
+pub mod notifications;
 pub mod openapi;
 pub mod plans;
 pub mod system;
@@ -23,6 +24,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(notifications::router())
         .merge(young_people::router())
         .merge(plans::router())
         .merge(transfers::router())

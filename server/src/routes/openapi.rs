@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, plans, system, transfers, young_people};
+use crate::routes::{auth, me, notifications, plans, system, transfers, young_people};
 
 struct BearerAuth;
 
@@ -25,6 +25,8 @@ impl Modify for BearerAuth {
     paths(
         auth::login, auth::refresh, auth::logout, auth::activate,
         me::me,
+        notifications::list, notifications::mark_read, notifications::read_preferences,
+        notifications::write_preferences,
         young_people::list, young_people::create, young_people::show,
         plans::read_plan, plans::create_action, plans::update_action, plans::delete_action, plans::comment_action,
         plans::qualify_action, plans::create_appointment, plans::update_appointment, plans::cancel_appointment,
@@ -32,6 +34,6 @@ impl Modify for BearerAuth {
         transfers::transfer,
         system::health, system::metrics, system::openapi,
     ),
-    components(schemas(Problem, FieldError))
+    components(schemas(Problem, FieldError, notifications::NotificationView))
 )]
 pub struct ApiDoc;

@@ -146,7 +146,10 @@ pub struct ActionRow {
     pub completed_at: Option<DateTime<Utc>>,
     pub qualification_code: Option<String>,
     pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the young person wants the "due in 3 days" reminder.
+    pub reminder: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -226,7 +229,9 @@ impl From<&sync_core::model::Action> for ActionRow {
             completed_at: a.completed_at,
             qualification_code: a.qualification.as_ref().map(|q| q.code.as_str().to_owned()),
             created_by: a.created_by.id,
+            created_at: a.created_at,
             updated_at: a.updated_at,
+            reminder: a.reminder,
         }
     }
 }
@@ -294,7 +299,107 @@ pub struct PlanWrite {
     /// The entities whose rows `projections` replaces; `None`: every row of the plan.
     pub touched: Option<Vec<Uuid>>,
     pub events: Vec<EventRow>,
+    /// The notification rows the events produce (insert-or-ignore by their dedup key).
+    pub notifications: Vec<NewNotification>,
+    /// The reminders to clear and (re)arm from the projections above.
+    pub reminders: ReminderChanges,
     pub at: DateTime<Utc>,
+}
+
+/// A notification row to insert (see `crate::notifications`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewNotification {
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    pub kind: String,
+    /// "mobile", "web" or "in_app".
+    pub channel: String,
+    pub title: String,
+    pub body: String,
+    /// JSON text: ids only.
+    pub payload: String,
+    pub dedup_key: String,
+    pub created_at: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// "pending" for a push to deliver, "sent" for a centre entry (stored is delivered).
+    pub status: String,
+}
+
+/// A stored notification, as the centre and the tests read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotificationRow {
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub title: String,
+    pub body: String,
+    pub payload: String,
+    pub dedup_key: String,
+    pub created_at: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub status: String,
+    pub attempts: i64,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A reminder row to insert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewReminder {
+    pub id: Uuid,
+    pub young_person_id: Uuid,
+    /// "appointment_7d", "appointment_1d", "action_due_3d" or "weekly_nudge".
+    pub kind: String,
+    pub entity_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    /// After this instant the reminder is pointless (the appointment has started, the day is over).
+    pub expires_at: DateTime<Utc>,
+    pub dedup_key: String,
+}
+
+/// A stored reminder, with what releasing it needs to know about its young person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReminderRow {
+    pub id: String,
+    pub young_person_id: Uuid,
+    pub kind: String,
+    pub entity_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub dedup_key: String,
+    pub status: String,
+    pub first_name: String,
+    pub timezone: String,
+}
+
+/// Which pending reminders a write deletes before arming new ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum ReminderClear {
+    #[default]
+    Nothing,
+    /// Every pending entity reminder of the young person (the whole plan was re-projected).
+    All,
+    /// The pending reminders of these entities.
+    Entities(Vec<Uuid>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReminderChanges {
+    pub clear: ReminderClear,
+    pub arm: Vec<NewReminder>,
+}
+
+/// What producing a plan's notifications needs to know, read before the write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NotificationContext {
+    pub first_name: String,
+    pub timezone: String,
+    /// Every adviser following the young person, with their time zone.
+    pub followers: Vec<(Uuid, String)>,
+    /// The kinds the young person turned off.
+    pub disabled: Vec<String>,
 }
 
 #[async_trait::async_trait]
@@ -397,6 +502,57 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()>;
     async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections>;
     async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>>;
+
+    // ---- notifications (see crate::notifications) ----
+
+    async fn notification_context(&self, young_person_id: Uuid) -> StoreResult<NotificationContext>;
+    /// The kinds stored for a user (`(kind, enabled)`); absent kinds are on.
+    async fn notification_preferences(&self, user_id: Uuid) -> StoreResult<Vec<(String, bool)>>;
+    async fn set_notification_preferences(
+        &self,
+        user_id: Uuid,
+        prefs: &[(String, bool)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Every notification row of a recipient (any channel), newest first.
+    async fn notifications_of(&self, recipient_id: Uuid) -> StoreResult<Vec<NotificationRow>>;
+    /// The recipient's centre: `in_app` rows created at or after `since`, newest first.
+    async fn notification_centre(
+        &self,
+        recipient_id: Uuid,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<NotificationRow>>;
+    /// Marks one of the recipient's centre entries read; false when it is not theirs or unknown.
+    async fn mark_notification_read(&self, id: Uuid, recipient_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Deletes notifications created before `before`, and reminders settled before it.
+    async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Reminders of a young person (any status), by due time.
+    async fn reminders_of(&self, young_person_id: Uuid) -> StoreResult<Vec<ReminderRow>>;
+    /// Pending reminders due at `now` or before, oldest first.
+    async fn due_reminders(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ReminderRow>>;
+    /// Settles a pending reminder: released (its notifications inserted) or dropped, in one
+    /// transaction. False when it was no longer pending (someone else settled it).
+    async fn settle_reminder(
+        &self,
+        id: &str,
+        released: bool,
+        notifications: &[NewNotification],
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The distinct time zones of active young people.
+    async fn young_person_timezones(&self) -> StoreResult<Vec<String>>;
+    /// Arms the week's nudge of every active young person in `timezone` who created no action
+    /// since `week_start`; returns how many were armed.
+    async fn arm_weekly_nudges(
+        &self,
+        timezone: &str,
+        week_start: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        week_key: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::sql;
 use super::{
-    ActionRow, AppointmentRow, EventRow, NewUser, PlanAccess, PlanWrite, PortfolioKind, Projections, RefreshUse,
-    StoreError, StoreResult, TaskRow, TokenOwner, User, YoungPersonSummary, from_millis, millis,
+    ActionRow, AppointmentRow, EventRow, NewNotification, NewUser, NotificationContext, NotificationRow, PlanAccess,
+    PlanWrite, PortfolioKind, Projections, RefreshUse, ReminderClear, ReminderRow, StoreError, StoreResult, TaskRow,
+    TokenOwner, User, YoungPersonSummary, from_millis, millis,
 };
 
 type Db = sqlx::Postgres;

@@ -578,8 +578,8 @@ macro_rules! impl_store {
                 for a in &write.projections.actions {
                     sqlx::query(
                         "INSERT INTO action_rows (young_person_id, id, title, category, status, due_date, \
-                           completed_at, qualification_code, created_by, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                           completed_at, qualification_code, created_by, updated_at, created_at, reminder) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                     )
                     .bind(&yp)
                     .bind(a.id.to_string())
@@ -591,6 +591,8 @@ macro_rules! impl_store {
                     .bind(&a.qualification_code)
                     .bind(a.created_by.to_string())
                     .bind(millis(a.updated_at))
+                    .bind(millis(a.created_at))
+                    .bind(i64::from(a.reminder))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -640,6 +642,48 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                insert_notifications(&mut tx, &write.notifications).await?;
+                match &write.reminders.clear {
+                    ReminderClear::Nothing => {}
+                    ReminderClear::All => {
+                        sqlx::query(
+                            "DELETE FROM reminders WHERE young_person_id = $1 AND status = 'pending' \
+                             AND kind <> 'weekly_nudge'",
+                        )
+                        .bind(&yp)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    ReminderClear::Entities(ids) => {
+                        for id in ids {
+                            sqlx::query(
+                                "DELETE FROM reminders WHERE young_person_id = $1 AND entity_id = $2 \
+                                 AND status = 'pending' AND kind <> 'weekly_nudge'",
+                            )
+                            .bind(&yp)
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+                for r in &write.reminders.arm {
+                    sqlx::query(
+                        "INSERT INTO reminders (id, young_person_id, kind, entity_id, due_at, expires_at, dedup_key, \
+                           status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) \
+                         ON CONFLICT (dedup_key) DO NOTHING",
+                    )
+                    .bind(r.id.to_string())
+                    .bind(r.young_person_id.to_string())
+                    .bind(&r.kind)
+                    .bind(r.entity_id.to_string())
+                    .bind(millis(r.due_at))
+                    .bind(millis(r.expires_at))
+                    .bind(&r.dedup_key)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -648,7 +692,7 @@ macro_rules! impl_store {
                 let yp = young_person_id.to_string();
                 let actions: Vec<ActionTuple> = sqlx::query_as(
                     "SELECT id, title, category, status, due_date, completed_at, qualification_code, created_by, \
-                       updated_at FROM action_rows WHERE young_person_id = $1 ORDER BY id",
+                       updated_at, created_at, reminder FROM action_rows WHERE young_person_id = $1 ORDER BY id",
                 )
                 .bind(&yp)
                 .fetch_all(&self.pool)
@@ -669,7 +713,7 @@ macro_rules! impl_store {
                 Ok(Projections {
                     actions: actions
                         .into_iter()
-                        .map(|(id, title, category, status, due, completed, code, by, updated)| {
+                        .map(|(id, title, category, status, due, completed, code, by, updated, created, reminder)| {
                             Ok(ActionRow {
                                 id: sql::uuid(&id)?,
                                 title,
@@ -680,6 +724,8 @@ macro_rules! impl_store {
                                 qualification_code: code,
                                 created_by: sql::uuid(&by)?,
                                 updated_at: from_millis(updated),
+                                created_at: from_millis(created),
+                                reminder: reminder != 0,
                             })
                         })
                         .collect::<StoreResult<_>>()?,
@@ -722,13 +768,322 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+
+            async fn notification_context(&self, young_person_id: Uuid) -> StoreResult<NotificationContext> {
+                let yp = young_person_id.to_string();
+                let user: Option<(String, String)> =
+                    sqlx::query_as("SELECT first_name, timezone FROM users WHERE id = $1")
+                        .bind(&yp)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let Some((first_name, timezone)) = user else {
+                    return Err(StoreError::NotFound(format!("user {yp}")));
+                };
+                let followers: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT u.id, u.timezone FROM portfolio p JOIN users u ON u.id = p.adviser_id \
+                     WHERE p.young_person_id = $1 AND u.archived_at IS NULL ORDER BY u.id",
+                )
+                .bind(&yp)
+                .fetch_all(&self.pool)
+                .await?;
+                let disabled: Vec<(String,)> = sqlx::query_as(
+                    "SELECT kind FROM notification_preferences WHERE user_id = $1 AND enabled = 0 ORDER BY kind",
+                )
+                .bind(&yp)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(NotificationContext {
+                    first_name,
+                    timezone,
+                    followers: followers
+                        .into_iter()
+                        .map(|(id, tz)| Ok((sql::uuid(&id)?, tz)))
+                        .collect::<StoreResult<_>>()?,
+                    disabled: disabled.into_iter().map(|(k,)| k).collect(),
+                })
+            }
+
+            async fn notification_preferences(&self, user_id: Uuid) -> StoreResult<Vec<(String, bool)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT kind, enabled FROM notification_preferences WHERE user_id = $1 ORDER BY kind",
+                )
+                .bind(user_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(k, e)| (k, e != 0)).collect())
+            }
+
+            async fn set_notification_preferences(
+                &self,
+                user_id: Uuid,
+                prefs: &[(String, bool)],
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for (kind, enabled) in prefs {
+                    sqlx::query(
+                        "INSERT INTO notification_preferences (user_id, kind, enabled, updated_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind) \
+                         DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                    )
+                    .bind(user_id.to_string())
+                    .bind(kind)
+                    .bind(i64::from(*enabled))
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn notifications_of(&self, recipient_id: Uuid) -> StoreResult<Vec<NotificationRow>> {
+                let rows: Vec<NotificationTuple> = sqlx::query_as(
+                    "SELECT id, recipient_id, kind, channel, title, body, payload, dedup_key, created_at, \
+                       not_before, expires_at, status, attempts, read_at \
+                     FROM notifications WHERE recipient_id = $1 ORDER BY created_at DESC, dedup_key",
+                )
+                .bind(recipient_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(notification_from_tuple).collect()
+            }
+
+            async fn notification_centre(
+                &self,
+                recipient_id: Uuid,
+                since: DateTime<Utc>,
+                limit: i64,
+            ) -> StoreResult<Vec<NotificationRow>> {
+                let rows: Vec<NotificationTuple> = sqlx::query_as(
+                    "SELECT id, recipient_id, kind, channel, title, body, payload, dedup_key, created_at, \
+                       not_before, expires_at, status, attempts, read_at \
+                     FROM notifications WHERE recipient_id = $1 AND channel = 'in_app' AND created_at >= $2 \
+                     ORDER BY created_at DESC, id DESC LIMIT $3",
+                )
+                .bind(recipient_id.to_string())
+                .bind(millis(since))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(notification_from_tuple).collect()
+            }
+
+            async fn mark_notification_read(
+                &self,
+                id: Uuid,
+                recipient_id: Uuid,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE notifications SET read_at = COALESCE(read_at, $3) \
+                     WHERE id = $1 AND recipient_id = $2 AND channel = 'in_app'",
+                )
+                .bind(id.to_string())
+                .bind(recipient_id.to_string())
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("DELETE FROM notifications WHERE created_at < $1")
+                    .bind(millis(before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let r = sqlx::query("DELETE FROM reminders WHERE status <> 'pending' AND settled_at < $1")
+                    .bind(millis(before))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n + r)
+            }
+
+            async fn reminders_of(&self, young_person_id: Uuid) -> StoreResult<Vec<ReminderRow>> {
+                let rows: Vec<ReminderTuple> = sqlx::query_as(
+                    "SELECT r.id, r.young_person_id, r.kind, r.entity_id, r.due_at, r.expires_at, r.dedup_key, \
+                       r.status, u.first_name, u.timezone \
+                     FROM reminders r JOIN users u ON u.id = r.young_person_id \
+                     WHERE r.young_person_id = $1 ORDER BY r.due_at, r.kind",
+                )
+                .bind(young_person_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(reminder_from_tuple).collect()
+            }
+
+            async fn due_reminders(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ReminderRow>> {
+                let rows: Vec<ReminderTuple> = sqlx::query_as(
+                    "SELECT r.id, r.young_person_id, r.kind, r.entity_id, r.due_at, r.expires_at, r.dedup_key, \
+                       r.status, u.first_name, u.timezone \
+                     FROM reminders r JOIN users u ON u.id = r.young_person_id \
+                     WHERE r.status = 'pending' AND r.due_at <= $1 ORDER BY r.due_at, r.id LIMIT $2",
+                )
+                .bind(millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(reminder_from_tuple).collect()
+            }
+
+            async fn settle_reminder(
+                &self,
+                id: &str,
+                released: bool,
+                notifications: &[NewNotification],
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE reminders SET status = $2, settled_at = $3 WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(if released { "released" } else { "dropped" })
+                .bind(millis(at))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                if released {
+                    insert_notifications(&mut tx, notifications).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn young_person_timezones(&self) -> StoreResult<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT timezone FROM users WHERE role = 'young_person' AND archived_at IS NULL \
+                     ORDER BY timezone",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(tz,)| tz).collect())
+            }
+
+            async fn arm_weekly_nudges(
+                &self,
+                timezone: &str,
+                week_start: DateTime<Utc>,
+                due_at: DateTime<Utc>,
+                expires_at: DateTime<Utc>,
+                week_key: &str,
+                at: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "INSERT INTO reminders (id, young_person_id, kind, entity_id, due_at, expires_at, dedup_key, \
+                       status, created_at) \
+                     SELECT 'weekly_nudge:' || u.id || ':' || $5, u.id, 'weekly_nudge', u.id, $3, $4, \
+                       'weekly_nudge:' || u.id || ':' || $5, 'pending', $6 \
+                     FROM users u \
+                     WHERE u.role = 'young_person' AND u.archived_at IS NULL AND u.timezone = $1 \
+                       AND NOT EXISTS (SELECT 1 FROM action_rows a WHERE a.young_person_id = u.id \
+                         AND a.created_by = u.id AND a.created_at >= $2) \
+                     ON CONFLICT (dedup_key) DO NOTHING",
+                )
+                .bind(timezone)
+                .bind(millis(week_start))
+                .bind(millis(due_at))
+                .bind(millis(expires_at))
+                .bind(week_key)
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
         }
 
         type UserTuple = (String, String, String, Option<String>, String, String, String, Option<String>, Option<i64>);
         type AccessTuple =
             (String, String, String, Option<String>, String, String, String, Option<String>, Option<i64>, String, i64);
         type SummaryTuple = (String, String, String, String, Option<String>, i64, i64, Option<i64>);
-        type ActionTuple = (String, String, String, String, Option<String>, Option<i64>, Option<String>, String, i64);
+        type ActionTuple =
+            (String, String, String, String, Option<String>, Option<i64>, Option<String>, String, i64, i64, i64);
+        type NotificationTuple = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            String,
+            i64,
+            Option<i64>,
+        );
+        type ReminderTuple = (String, String, String, String, i64, i64, String, String, String, String);
+
+        fn notification_from_tuple(t: NotificationTuple) -> StoreResult<NotificationRow> {
+            Ok(NotificationRow {
+                id: sql::uuid(&t.0)?,
+                recipient_id: sql::uuid(&t.1)?,
+                kind: t.2,
+                channel: t.3,
+                title: t.4,
+                body: t.5,
+                payload: t.6,
+                dedup_key: t.7,
+                created_at: from_millis(t.8),
+                not_before: from_millis(t.9),
+                expires_at: from_millis(t.10),
+                status: t.11,
+                attempts: t.12,
+                read_at: t.13.map(from_millis),
+            })
+        }
+
+        fn reminder_from_tuple(t: ReminderTuple) -> StoreResult<ReminderRow> {
+            Ok(ReminderRow {
+                id: t.0,
+                young_person_id: sql::uuid(&t.1)?,
+                kind: t.2,
+                entity_id: sql::uuid(&t.3)?,
+                due_at: from_millis(t.4),
+                expires_at: from_millis(t.5),
+                dedup_key: t.6,
+                status: t.7,
+                first_name: t.8,
+                timezone: t.9,
+            })
+        }
+
+        async fn insert_notifications(
+            tx: &mut sqlx::Transaction<'_, Db>,
+            rows: &[NewNotification],
+        ) -> StoreResult<()> {
+            for n in rows {
+                sqlx::query(
+                    "INSERT INTO notifications (id, recipient_id, kind, channel, title, body, payload, dedup_key, \
+                       created_at, not_before, expires_at, status, attempts) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0) \
+                     ON CONFLICT (dedup_key) DO NOTHING",
+                )
+                .bind(n.id.to_string())
+                .bind(n.recipient_id.to_string())
+                .bind(&n.kind)
+                .bind(&n.channel)
+                .bind(&n.title)
+                .bind(&n.body)
+                .bind(&n.payload)
+                .bind(&n.dedup_key)
+                .bind(millis(n.created_at))
+                .bind(millis(n.not_before))
+                .bind(millis(n.expires_at))
+                .bind(&n.status)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
         type AppointmentTuple = (String, String, String, i64, i64, String, Option<String>, Option<String>, String);
 
         fn user_from_tuple(t: UserTuple) -> StoreResult<User> {

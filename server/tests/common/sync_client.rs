@@ -177,6 +177,13 @@ impl Peer {
         !self.doc.automerge_mut().get_changes(&theirs).iter().any(|c| c.hash() == *hash)
     }
 
+    /// Reads (and handles) every frame until the server closes the socket or `wait` passes.
+    pub async fn read_until_closed(&mut self, wait: Duration) {
+        while let Some(frame) = self.next_frame(wait).await {
+            self.handle(frame);
+        }
+    }
+
     /// Asks for another document; the answer is recorded by `handle`.
     pub async fn request(&mut self, document_id: DocumentId) {
         let mut empty = automerge::AutoCommit::new();
