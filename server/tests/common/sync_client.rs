@@ -116,6 +116,21 @@ impl Peer {
         }
     }
 
+    /// Sends the peer's next sync message, if it has one; says whether it sent one.
+    async fn send_next_sync(&mut self) -> bool {
+        let Some(message) = self.doc.automerge_mut().sync().generate_sync_message(&mut self.state) else {
+            return false;
+        };
+        let frame = Frame::Sync {
+            sender_id: self.peer_id.clone(),
+            target_id: self.server_id.clone(),
+            document_id: self.document_id,
+            data: message.encode(),
+        };
+        self.send_frame(&frame).await;
+        true
+    }
+
     /// Exchanges sync messages until neither side has anything to say for `quiet`.
     pub async fn sync(&mut self) {
         self.sync_for(Duration::from_millis(300)).await;
@@ -123,19 +138,10 @@ impl Peer {
 
     pub async fn sync_for(&mut self, quiet: Duration) {
         for _ in 0..200 {
-            let outgoing = self.doc.automerge_mut().sync().generate_sync_message(&mut self.state);
-            if let Some(message) = outgoing.clone() {
-                let frame = Frame::Sync {
-                    sender_id: self.peer_id.clone(),
-                    target_id: self.server_id.clone(),
-                    document_id: self.document_id,
-                    data: message.encode(),
-                };
-                self.send_frame(&frame).await;
-            }
+            let outgoing = self.send_next_sync().await;
             match self.next_frame(quiet).await {
                 Some(frame) => self.handle(frame),
-                None if outgoing.is_none() || self.closed => return,
+                None if !outgoing || self.closed => return,
                 None => {}
             }
         }
@@ -155,16 +161,7 @@ impl Peer {
                 None => {}
             }
             // Answer what the server sent, as a real peer would.
-            let answer = self.doc.automerge_mut().sync().generate_sync_message(&mut self.state);
-            if let Some(message) = answer {
-                let frame = Frame::Sync {
-                    sender_id: self.peer_id.clone(),
-                    target_id: self.server_id.clone(),
-                    document_id: self.document_id,
-                    data: message.encode(),
-                };
-                self.send_frame(&frame).await;
-            }
+            self.send_next_sync().await;
         }
         true
     }
