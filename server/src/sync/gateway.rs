@@ -25,6 +25,9 @@ use crate::error::ApiError;
 use crate::routes::young_people::plan_access;
 use crate::state::AppState;
 
+/// Initial read buffer of a session.
+const IDLE_BUFFER_BYTES: usize = 4 * 1024;
+
 #[derive(Deserialize)]
 pub struct SyncQuery {
     token: Option<String>,
@@ -48,13 +51,17 @@ pub async fn upgrade(
     if !state.hub.open_session(user.id, limits.sessions_per_user) {
         return ApiError::TooManySessions.into_response();
     }
-    ws.max_message_size(limits.max_frame_bytes).max_frame_size(limits.max_frame_bytes).on_upgrade(
-        move |socket| async move {
+    // Small buffers: most sessions are idle phones, and memory per idle session is what limits how
+    // many one instance holds (the read buffer grows for the rare large frame; writes go out at once).
+    ws.max_message_size(limits.max_frame_bytes)
+        .max_frame_size(limits.max_frame_bytes)
+        .read_buffer_size(IDLE_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
             let user_id = user.id;
             Session::new(state.clone(), user).run(socket).await;
             state.hub.close_session(user_id);
-        },
-    )
+        })
 }
 
 /// A plan this session may read, and the task that forwards its hub events.
