@@ -51,7 +51,7 @@ pub fn arm(
 ) -> ReminderChanges {
     let clear = match touched {
         None => ReminderClear::All,
-        Some(ids) if ids.is_empty() => ReminderClear::Nothing,
+        Some([]) => ReminderClear::Nothing,
         Some(ids) => ReminderClear::Entities(ids.to_vec()),
     };
     let mut arm = Vec::new();
