@@ -329,6 +329,15 @@ async fn overseas_time_zones(db: &TestDb) {
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].kind, "action_due_3d");
     assert_eq!(r[0].due_at, utc("2026-06-16T22:00:00Z"));
+
+    // Thursday 18 June 10:30 in Nouméa is Wednesday 23:30 UTC (01:30 Thursday in Paris): only the
+    // young person in Nouméa is nudged, at 10:00 their time.
+    let armed = reminders::due_weekly_nudges(t.store.as_ref(), utc("2026-06-17T23:30:00Z")).await.unwrap();
+    assert_eq!(armed, 1);
+    let nudge: Vec<_> =
+        t.store.reminders_of(yn).await.unwrap().into_iter().filter(|r| r.kind == "weekly_nudge").collect();
+    assert_eq!(nudge[0].due_at, utc("2026-06-17T23:00:00Z"));
+    assert!(t.store.reminders_of(w.y1).await.unwrap().is_empty());
 }
 
 /// The tests' store has no "change time zone" operation: set it in the database directly.
@@ -568,8 +577,58 @@ async fn centre_api_and_access(db: &TestDb) {
     assert!(t.store.notifications_of(w.y1).await.unwrap().is_empty());
 }
 
+/// The same through the WebSocket sync: a phone's offline edits notify the adviser once, even
+/// when a second session replays them; an edit undone by the rules tells its author in the centre.
+async fn over_sync_replayed_and_undone(db: &TestDb) {
+    use common::sync_client::{Peer, serve};
+    use sync_core::node::Node;
+    let t = db.app().await;
+    let w = world(&t).await;
+    let addr = serve(t.state.clone()).await;
+    let doc_id: sync_core::DocumentId = t.store.document_of(w.y1).await.unwrap().unwrap().parse().unwrap();
+    let token = t.token("y1@test.fr").await;
+    let mut replica = PlanDocument::genesis(w.y1).unwrap();
+    replica.set_actor(automerge::ActorId::random());
+    let mut phone = Peer::connect(addr, &token, "phone-1", doc_id, replica).await;
+    phone.sync().await;
+    let yp = Author::young_person(w.y1);
+    let new = NewAction { id: Some(Uuid::new_v4()), ..new_action(None) };
+    let id = phone.doc.create_action(&yp, Utc::now(), new).unwrap().id;
+    phone.doc.complete_action(&yp, Utc::now(), id).unwrap();
+    phone.sync().await;
+    assert_eq!(rows(&t, w.a).await, pairs(&[("action_completed", "in_app"), ("action_completed", "web")]));
+    // Nothing for the young person's own new action.
+    assert!(rows(&t, w.y1).await.is_empty());
+
+    let mut replay = Peer::connect(addr, &token, "phone-replay", doc_id, phone.doc.fork()).await;
+    replay.sync().await;
+    assert_eq!(rows(&t, w.a).await.len(), 2);
+
+    // A forged qualification (only advisers qualify) is undone: its author gets a centre entry,
+    // no push; the adviser hears nothing of it.
+    let qualification = Node::map()
+        .with("code", Node::from("EMPLOI"))
+        .with("hours", Node::Int(3))
+        .with("by", yp.person().to_node())
+        .with("at", Node::from("2026-03-02T10:00:00.000Z"));
+    let target =
+        sync_core::Target::Field { collection: Collection::Actions, id: id.to_string(), field: "qualification".into() };
+    phone.doc.write_target(&target, Some(&qualification)).unwrap();
+    phone.doc.commit("forged", Utc::now());
+    phone.sync().await;
+    let undone = phone
+        .wait_until(std::time::Duration::from_secs(3), |p| {
+            p.doc.plan().action(id).is_some_and(|a| a.qualification.is_none())
+        })
+        .await;
+    assert!(undone);
+    assert_eq!(rows(&t, w.y1).await, pairs(&[("edits_undone", "in_app")]));
+    assert_eq!(rows(&t, w.a).await.len(), 2);
+}
+
 on_both_backends!(
     product_table,
+    over_sync_replayed_and_undone,
     edits_undone_goes_to_the_author_in_app_only,
     a_retried_rest_request_notifies_once,
     preferences_api_and_effect,
