@@ -54,6 +54,8 @@ pub struct Metrics {
     pub phone_down: AtomicU64,
     pub observer_up: AtomicU64,
     pub observer_down: AtomicU64,
+    /// Frames, both ways, both roles.
+    pub frames: AtomicU64,
     /// Raw bytes of the changes the phones made during their cycles.
     pub change_bytes: AtomicU64,
     pub changes: AtomicU64,
@@ -92,6 +94,8 @@ pub struct Ctx {
     pub cycles: usize,
     pub edits: usize,
     pub cycle_timeout: Duration,
+    /// Pause between a phone's cycles (0: closed loop, as fast as the server answers).
+    pub think: Duration,
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -146,6 +150,7 @@ impl Link {
     async fn send(&mut self, ctx: &Ctx, role: Role, frame: &Frame) -> anyhow::Result<()> {
         let bytes = frame.encode();
         role.counters(&ctx.metrics).0.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        ctx.metrics.frames.fetch_add(1, Ordering::Relaxed);
         self.ws.send(WsMessage::Binary(bytes.into())).await.with_context(|| format!("{}: send", self.peer_id))
     }
 
@@ -156,6 +161,7 @@ impl Link {
             match msg.with_context(|| format!("{}: receive ({})", self.peer_id, self.up))? {
                 WsMessage::Binary(bytes) => {
                     role.counters(&ctx.metrics).1.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    ctx.metrics.frames.fetch_add(1, Ordering::Relaxed);
                     return Frame::decode(&bytes).map(Some).with_context(|| format!("{}: bad frame", self.peer_id));
                 }
                 WsMessage::Close(_) => return Ok(None),
@@ -233,6 +239,9 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
 
     let mut initial = (false, false); // (sent, done)
     let mut cycle: Option<Instant> = None;
+    // With a think time, phones start spread over one think time and pause ±50 % between cycles.
+    let jitter = |base: Duration| base.mul_f64(0.5 + (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0);
+    let mut next_at: Option<Instant> = None;
     let mut done = 0usize;
     let mut action: Option<Uuid> = None;
     let mut edit_no = 0u64;
@@ -262,7 +271,16 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
                     let _ = ctx.events.send(Event::CyclesDone);
                 }
             }
-            if cycle.is_none() && done < ctx.cycles {
+            if cycle.is_none() && next_at.is_none() && done < ctx.cycles && !ctx.think.is_zero() {
+                let wait = if done == 0 {
+                    ctx.think.mul_f64((Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0)
+                } else {
+                    jitter(ctx.think)
+                };
+                next_at = Some(Instant::now() + wait);
+            }
+            if cycle.is_none() && done < ctx.cycles && next_at.is_none_or(|t| Instant::now() >= t) {
+                next_at = None;
                 let before = sync.doc.heads();
                 let last = offline_edits(ctx, &author, &mut sync.doc, &mut action, &mut edit_no)?;
                 let new_changes = sync.doc.automerge_mut().get_changes(&before);
@@ -280,6 +298,7 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
             }
         }
         let deadline = cycle.map(|c| c + ctx.cycle_timeout);
+        let wake = if cycle.is_none() { next_at } else { None };
         tokio::select! {
             frame = link.recv(ctx, role) => {
                 let Some(frame) = frame? else {
@@ -289,6 +308,7 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
                 handle(ctx, role, &mut link, frame, |id| (id == sync.id).then_some(&mut sync)).await?;
             }
             changed = phase_rx.changed() => changed?,
+            _ = sleep_until(wake) => {}
             _ = sleep_until(deadline) => bail!("{}: cycle {done} not acknowledged within {:?}", link.peer_id, ctx.cycle_timeout),
         }
     }

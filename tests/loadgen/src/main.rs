@@ -74,6 +74,9 @@ struct Args {
     /// WebSocket handshakes in flight at once.
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
+    /// Pause between a phone's cycles, in ms (±50 %); 0 runs a closed loop at saturation.
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
     /// A cycle not acknowledged by then fails the run.
     #[arg(long, default_value_t = 60)]
     cycle_timeout_secs: u64,
@@ -96,6 +99,9 @@ struct Figures {
     cycle_p50: Duration,
     cycle_p99: Duration,
     cpu_seconds: f64,
+    /// The load generator's own CPU over the same span.
+    loadgen_cpu_seconds: f64,
+    frames: u64,
     peak_rss: u64,
     rss_start: u64,
     rss_joined: u64,
@@ -253,6 +259,7 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         cycles: args.cycles,
         edits: args.edits,
         cycle_timeout: Duration::from_secs(args.cycle_timeout_secs),
+        think: Duration::from_millis(args.think_ms),
     });
     let setup = Duration::from_secs(120);
     let mut tasks = Vec::new();
@@ -284,6 +291,8 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
     eprintln!("  {observers} observers ready");
 
     let before = server.stats()?;
+    let self_before = procfs::ProcStats::read(std::process::id())?;
+    let frames_before = metrics.frames.load(Ordering::Relaxed);
     let bytes_before = (metrics.wire_bytes(), metrics.phone_up.load(Ordering::Relaxed));
     let observer_down_before = metrics.observer_down.load(Ordering::Relaxed);
     let go = Instant::now();
@@ -308,6 +317,8 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
     }
     let wall_observed = go.elapsed();
     let after = server.stats()?;
+    let self_after = procfs::ProcStats::read(std::process::id())?;
+    let frames = metrics.frames.load(Ordering::Relaxed) - frames_before;
     let wire_bytes = metrics.wire_bytes() - bytes_before.0;
     let phone_up = metrics.phone_up.load(Ordering::Relaxed) - bytes_before.1;
     let observer_down = metrics.observer_down.load(Ordering::Relaxed) - observer_down_before;
@@ -327,6 +338,8 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         cycle_p50: quantile(&mut cycle_times, 0.5),
         cycle_p99: quantile(&mut cycle_times, 0.99),
         cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+        loadgen_cpu_seconds: self_after.cpu_seconds - self_before.cpu_seconds,
+        frames,
         peak_rss: after.peak_rss,
         rss_start,
         rss_joined,
@@ -361,12 +374,13 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
     let header: Vec<&str> = results.iter().map(|(t, _)| t.name()).collect();
     let both = results.len() == 2 && results[0].0 == Target::Stock && results[1].0 == Target::Ours;
     out.push_str(&format!(
-        "{} phones (one plan each) + {} observer connection(s) (portfolio {}), {} cycles × {} offline edits\n\n",
+        "{} phones (one plan each) + {} observer connection(s) (portfolio {}), {} cycles × {} offline edits, think time {} ms\n\n",
         args.phones,
         args.phones.div_ceil(args.portfolio.max(1)),
         args.portfolio,
         args.cycles,
-        args.edits
+        args.edits,
+        args.think_ms
     ));
     out.push_str(&format!("| metric | {} |", header.join(" | ")));
     if both {
@@ -376,7 +390,7 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
     out.push_str(&format!("|---|{}", "---|".repeat(results.len() + usize::from(both))));
     out.push('\n');
     type Row = (&'static str, fn(&Figures) -> f64, fn(f64) -> String);
-    let rows: [Row; 15] = [
+    let rows: [Row; 17] = [
         ("sync cycles per second", Figures::throughput, |v| format!("{v:.0}")),
         ("wall time of the cycles (s)", |f| f.wall.as_secs_f64(), |v| format!("{v:.2}")),
         ("… until every observer has every change (s)", |f| f.wall_observed.as_secs_f64(), |v| format!("{v:.2}")),
@@ -387,6 +401,12 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
         ("cycle (send → server has it) p99 (ms)", |f| ms(f.cycle_p99), |v| format!("{v:.1}")),
         ("server CPU during the cycles (s)", |f| f.cpu_seconds, |v| format!("{v:.2}")),
         ("server CPU per cycle (ms)", |f| f.cpu_seconds * 1e3 / f.cycles as f64, |v| format!("{v:.2}")),
+        ("load generator CPU, same span (s)", |f| f.loadgen_cpu_seconds, |v| format!("{v:.2}")),
+        (
+            "frames per cycle (both ways, phone + observer)",
+            |f| f.frames as f64 / f.cycles as f64,
+            |v| format!("{v:.1}"),
+        ),
         ("server peak RSS (MiB)", |f| mib(f.peak_rss), |v| format!("{v:.1}")),
         ("RSS per idle joined phone (KiB)", |f| f.idle_joined_per_phone() / 1024.0, |v| format!("{v:.1}")),
         ("RSS per idle phone, plan synced (KiB)", |f| f.idle_synced_per_phone() / 1024.0, |v| format!("{v:.1}")),
