@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    Action, ActionStatus, Appointment, AppointmentResponse, AppointmentStatus, Person, QualificationCode, Task,
-    TaskStatus,
+    Action, ActionStatus, Appointment, AppointmentResponse, AppointmentStatus, Modality, Person, QualificationCode,
+    Task, TaskStatus,
 };
 use crate::node::Node;
 use crate::rules::Reason;
@@ -40,10 +40,15 @@ pub enum EventKind {
         appointment_id: Uuid,
         starts_at: DateTime<Utc>,
     },
-    /// Date, duration or place changed.
+    /// Date, duration or place changed; `at` is the appointment's `updated_at`.
     AppointmentRescheduled {
         appointment_id: Uuid,
         starts_at: DateTime<Utc>,
+        duration_minutes: i64,
+        modality: Modality,
+        address: Option<String>,
+        video_url: Option<String>,
+        at: DateTime<Utc>,
     },
     AppointmentCanceled {
         appointment_id: Uuid,
@@ -51,6 +56,7 @@ pub enum EventKind {
     AppointmentAnswered {
         appointment_id: Uuid,
         response: AppointmentResponse,
+        at: DateTime<Utc>,
     },
     TaskCompleted {
         task_id: Uuid,
@@ -117,10 +123,18 @@ pub fn entity_events(collection: Collection, id: &str, before: Option<&Node>, af
                     if a.status == AppointmentStatus::Canceled && b.status != AppointmentStatus::Canceled {
                         out.push(EventKind::AppointmentCanceled { appointment_id: a.id });
                     } else if a.status == AppointmentStatus::Scheduled && place_and_time(b) != place_and_time(&a) {
-                        out.push(EventKind::AppointmentRescheduled { appointment_id: a.id, starts_at: a.starts_at });
+                        out.push(EventKind::AppointmentRescheduled {
+                            appointment_id: a.id,
+                            starts_at: a.starts_at,
+                            duration_minutes: a.duration_minutes,
+                            modality: a.modality,
+                            address: a.address.clone(),
+                            video_url: a.video_url.clone(),
+                            at: a.updated_at,
+                        });
                     }
                     if let (Some(response), true) = (a.response, a.response != b.response) {
-                        out.push(EventKind::AppointmentAnswered { appointment_id: a.id, response });
+                        out.push(EventKind::AppointmentAnswered { appointment_id: a.id, response, at: a.updated_at });
                     }
                 }
             }
@@ -168,17 +182,49 @@ pub fn dedup_key(kind: &EventKind) -> String {
         EventKind::ActionCommented { comment_id, .. } => format!("action_commented:{comment_id}"),
         EventKind::ActionQualified { action_id, .. } => format!("action_qualified:{action_id}"),
         EventKind::AppointmentScheduled { appointment_id, .. } => format!("appointment_scheduled:{appointment_id}"),
-        EventKind::AppointmentRescheduled { appointment_id, starts_at } => {
-            format!("appointment_rescheduled:{appointment_id}:{}", starts_at.timestamp())
+        EventKind::AppointmentRescheduled {
+            appointment_id,
+            starts_at,
+            duration_minutes,
+            modality,
+            address,
+            video_url,
+            at,
+        } => {
+            // Each distinct new time and place, at each edit: a replay gives the same key, and two
+            // edits never share one (not even within a millisecond, unless they set the same values).
+            let place =
+                fnv1a(&[modality.as_str(), address.as_deref().unwrap_or(""), video_url.as_deref().unwrap_or("")]);
+            format!(
+                "appointment_rescheduled:{appointment_id}:{}:{duration_minutes}:{place:016x}:{}",
+                starts_at.timestamp_millis(),
+                at.timestamp_millis()
+            )
         }
         EventKind::AppointmentCanceled { appointment_id } => format!("appointment_canceled:{appointment_id}"),
-        EventKind::AppointmentAnswered { appointment_id, response } => {
-            format!("appointment_answered:{appointment_id}:{}", response.as_str())
+        EventKind::AppointmentAnswered { appointment_id, response, at } => {
+            format!("appointment_answered:{appointment_id}:{}:{}", response.as_str(), at.timestamp_millis())
         }
         EventKind::TaskCompleted { task_id, at, .. } => format!("task_completed:{task_id}:{}", at.timestamp_millis()),
         EventKind::TaskCommented { comment_id, .. } => format!("task_commented:{comment_id}"),
         EventKind::EditsUndone { notice_id, .. } => format!("edits_undone:{notice_id}"),
     }
+}
+
+/// FNV-1a (64 bits) of some texts, separated: a short, stable digest for keys (not a security hash).
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hash ^= 0x1f;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        for byte in part.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// The French sentences of a notice, one per refused effect.

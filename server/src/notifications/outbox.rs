@@ -174,7 +174,7 @@ pub fn notifications_for_event(event: &DomainEvent, audience: &Audience, now: Da
             json!({"young_person_id": yp, "appointment_id": appointment_id}),
             Some(*starts_at),
         ),
-        EventKind::AppointmentRescheduled { appointment_id, starts_at } if !by_young_person => to_young_person(
+        EventKind::AppointmentRescheduled { appointment_id, starts_at, .. } if !by_young_person => to_young_person(
             Kind::AppointmentRescheduled,
             "Rendez-vous modifié",
             format!("Votre rendez-vous a changé : il est prévu {}.", local_when(tz, *starts_at)),
@@ -206,7 +206,7 @@ pub fn notifications_for_event(event: &DomainEvent, audience: &Audience, now: Da
             format!("{first} a commenté une démarche."),
             json!({"young_person_id": yp, "task_id": task_id, "comment_id": comment_id}),
         ),
-        EventKind::AppointmentAnswered { appointment_id, response } if by_young_person => to_advisers(
+        EventKind::AppointmentAnswered { appointment_id, response, .. } if by_young_person => to_advisers(
             Kind::AppointmentAnswered,
             "Réponse à un rendez-vous",
             format!("{first} a répondu à un rendez-vous."),
