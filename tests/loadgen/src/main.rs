@@ -198,7 +198,7 @@ async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Re
                 .arg(&data)
                 .arg("--listen")
                 .arg(addr.to_string())
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", std::env::var("LOADGEN_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
                 .current_dir(dir);
             match &args.database_url {
                 Some(url) => cmd.env("DATABASE_URL", url),
