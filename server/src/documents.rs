@@ -240,7 +240,15 @@ impl Documents {
             None => (Projections::from_plan(&doc.plan()), None),
         };
         // Notifications and reminders go in the same transaction as the change (issue 6).
-        let context = self.store.notification_context(young_person_id).await?;
+        let context = match self.store.notification_context(young_person_id).await {
+            Ok(context) => context,
+            Err(e) => {
+                // The plan in memory holds changes that are not stored: drop it.
+                slot.doc = None;
+                self.forget(document_id);
+                return Err(e.into());
+            }
+        };
         let audience = Audience::new(young_person_id, &context);
         let notifications = outbox::notifications_for_events(events, &audience, now);
         let reminders = reminders::arm(young_person_id, audience.timezone, &projections, touched.as_deref(), now);
@@ -305,9 +313,19 @@ impl Documents {
             Err(e) => return Err(refused(&mut guard, e.to_string())),
         };
         for actor in &applied.new_actors {
-            if *actor == self.server_actor
-                || !self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await?
-            {
+            if *actor == self.server_actor {
+                return Err(refused(&mut guard, "changements signés par l'acteur du serveur".into()));
+            }
+            let bound = match self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await {
+                Ok(bound) => bound,
+                Err(e) => {
+                    // The plan in memory holds the applied changes: drop it.
+                    guard.doc = None;
+                    self.forget(document_id);
+                    return Err(e.into());
+                }
+            };
+            if !bound {
                 return Err(refused(&mut guard, "changements signés par l'acteur d'un autre utilisateur".into()));
             }
         }
