@@ -339,9 +339,13 @@ pub fn peer_key(user_id: Uuid, peer_id: &str) -> String {
     format!("{user_id}/{peer_id}")
 }
 
+/// The text of the `error` frame; an internal error is logged with its cause and sent generic.
 fn sync_error_message(e: &ApiError) -> String {
     match e {
-        ApiError::Internal(_) => "erreur interne du serveur".to_owned(),
+        ApiError::Internal(cause) => {
+            tracing::error!(error = %cause, "sync session: internal error");
+            "erreur interne du serveur".to_owned()
+        }
         other => other.to_string(),
     }
 }
