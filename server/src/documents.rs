@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use automerge::ActorId;
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
 use crate::notifications::reminders;
-use crate::store::{DynStore, EventRow, PlanWrite, Projections};
+use crate::store::{DynStore, EventRow, NotificationContext, PlanWrite, Projections};
 use crate::sync::hub::{Hub, HubEvent};
 
 /// Compact the change chunks into one snapshot when a document has this many.
@@ -61,7 +62,17 @@ pub struct Documents {
     actors: Mutex<HashMap<Uuid, ActorId>>,
     /// The actor of this process's compensating changes (no user owns it; a peer may not use it).
     server_actor: ActorId,
+    /// What each plan's notifications need (first name, time zones, followers, preferences), read
+    /// once rather than on every write; dropped on transfers and preference changes here, and
+    /// after [`CONTEXT_TTL`] for changes made through another instance.
+    contexts: Mutex<HashMap<Uuid, (Instant, Arc<NotificationContext>)>>,
 }
+
+/// Cached contexts beyond which expired ones are swept.
+const MAX_CACHED_CONTEXTS: usize = 100_000;
+
+/// How long a cached notification context is trusted.
+const CONTEXT_TTL: Duration = Duration::from_secs(60);
 
 impl Documents {
     pub fn new(
@@ -80,6 +91,7 @@ impl Documents {
             lru: Mutex::default(),
             actors: Mutex::default(),
             server_actor: ActorId::random(),
+            contexts: Mutex::default(),
         }
     }
 
@@ -240,13 +252,13 @@ impl Documents {
             None => (Projections::from_plan(&doc.plan()), None),
         };
         // Notifications and reminders go in the same transaction as the change (issue 6).
-        let context = match self.store.notification_context(young_person_id).await {
+        let context = match self.notification_context(young_person_id).await {
             Ok(context) => context,
             Err(e) => {
                 // The plan in memory holds changes that are not stored: drop it.
                 slot.doc = None;
                 self.forget(document_id);
-                return Err(e.into());
+                return Err(e);
             }
         };
         let audience = Audience::new(young_person_id, &context);
@@ -359,6 +371,28 @@ impl Documents {
         let mut guard = slot.lock().await;
         let sync = self.ensure_loaded(document_id, &mut guard).await?;
         Ok(sync.generate(peer_key))
+    }
+
+    async fn notification_context(&self, young_person_id: Uuid) -> ApiResult<Arc<NotificationContext>> {
+        let cached = self.contexts.lock().unwrap_or_else(|p| p.into_inner()).get(&young_person_id).cloned();
+        if let Some((at, context)) = cached {
+            if at.elapsed() < CONTEXT_TTL {
+                return Ok(context);
+            }
+        }
+        let context = Arc::new(self.store.notification_context(young_person_id).await?);
+        let mut contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
+        if contexts.len() >= MAX_CACHED_CONTEXTS {
+            contexts.retain(|_, (at, _)| at.elapsed() < CONTEXT_TTL);
+        }
+        contexts.insert(young_person_id, (Instant::now(), context.clone()));
+        Ok(context)
+    }
+
+    /// Drops the cached notification context of a young person (after a transfer, a change of
+    /// preferences).
+    pub fn invalidate_notification_context(&self, young_person_id: Uuid) {
+        self.contexts.lock().unwrap_or_else(|p| p.into_inner()).remove(&young_person_id);
     }
 
     /// Forgets a disconnected peer's sync state (if the plan is still loaded).

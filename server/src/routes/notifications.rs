@@ -119,5 +119,7 @@ pub async fn write_preferences(
                 .collect(),
         ));
     }
-    Ok(Json(preferences::update(state.store.as_ref(), user.id, &body, Utc::now()).await?))
+    let updated = preferences::update(state.store.as_ref(), user.id, &body, Utc::now()).await?;
+    state.documents.invalidate_notification_context(user.id);
+    Ok(Json(updated))
 }

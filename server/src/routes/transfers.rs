@@ -93,6 +93,7 @@ pub async fn transfer(
     state.store.transfer(&body.young_person_ids, body.to_adviser_id, kind, Utc::now()).await?;
     // Open sync sessions check their access again at once.
     for id in &body.young_person_ids {
+        state.documents.invalidate_notification_context(*id);
         if let Some(document_id) = state.store.document_of(*id).await? {
             state.hub.publish(&document_id, crate::sync::hub::HubEvent::AccessChanged);
         }
