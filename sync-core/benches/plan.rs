@@ -227,7 +227,7 @@ fn review_and_compensate(c: &mut Criterion, plan: &TwoYearPlan) {
     eprintln!(
         "review batch: {} effects, {refusals} refused, {} corrections, {} events; compensation {}",
         verdicts.verdicts.len(),
-        verdicts.corrections.len(),
+        verdicts.corrections().count(),
         verdicts.events.len(),
         if compensation.is_some() { "written" } else { "none" },
     );

@@ -106,10 +106,6 @@ impl Touched {
             }
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.root_keys.is_empty() && self.whole_collections.is_empty() && self.entities.is_empty()
-    }
 }
 
 /// The effects on one entity between two versions of it.

@@ -78,17 +78,6 @@ impl PlanSync {
         self.peers.remove(peer);
     }
 
-    /// Restores a peer's sync state saved earlier (HTTP fallback between requests).
-    pub fn restore_peer(&mut self, peer: &str, encoded: &[u8]) {
-        if let Ok(state) = sync::State::decode(encoded) {
-            self.peers.insert(peer.to_owned(), state);
-        }
-    }
-
-    pub fn encode_peer(&self, peer: &str) -> Option<Vec<u8>> {
-        self.peers.get(peer).map(sync::State::encode)
-    }
-
     /// Applies one sync message from `peer`, written by `author`. `actor_allowed` says whether an
     /// actor may sign changes for this author (bound to them, or never seen). On any error the
     /// document may hold the rejected changes: the caller must drop this `PlanSync` and reload it
@@ -139,11 +128,6 @@ impl PlanSync {
     pub fn generate(&mut self, peer: &str) -> Option<Vec<u8>> {
         let state = self.peers.entry(peer.to_owned()).or_default();
         self.doc.automerge_mut().sync().generate_sync_message(state).map(sync::Message::encode)
-    }
-
-    /// The peers known to this document.
-    pub fn peers(&self) -> impl Iterator<Item = &str> {
-        self.peers.keys().map(String::as_str)
     }
 
     fn new_actors(&mut self, before: &[ChangeHash]) -> Vec<ActorId> {

@@ -24,8 +24,6 @@ use crate::schema::{Collection, fields};
 pub struct Review {
     /// Every effect of the batch, allowed or refused.
     pub verdicts: Vec<Verdict>,
-    /// What compensation must write back: each refused target and the value it had before.
-    pub corrections: Vec<(Target, Option<Node>)>,
     /// The events of what was kept (refused effects produce none).
     pub events: Vec<DomainEvent>,
     /// What the batch touched (the compensation writes only there, plus a notice).
@@ -37,8 +35,13 @@ impl Review {
         self.verdicts.iter().filter_map(|v| v.refusal.as_ref().map(|r| (&v.effect.target, r)))
     }
 
+    /// What compensation must write back: each refused target and the value it had before.
+    pub fn corrections(&self) -> impl Iterator<Item = (&Target, Option<&Node>)> {
+        self.verdicts.iter().filter(|v| !v.is_allowed()).map(|v| (&v.effect.target, v.effect.before.as_ref()))
+    }
+
     pub fn is_clean(&self) -> bool {
-        self.corrections.is_empty()
+        self.verdicts.iter().all(Verdict::is_allowed)
     }
 
     pub fn allowed(&self) -> impl Iterator<Item = &Verdict> {
@@ -51,8 +54,8 @@ impl Review {
 /// refused. Each round only turns values back to what they were before, so it always ends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntityReview {
+    /// Refused first (each with the value to restore in `effect.before`), then allowed.
     pub verdicts: Vec<Verdict>,
-    pub corrections: Vec<(Target, Option<Node>)>,
     /// The entity as it stands once corrected.
     pub corrected: Option<Node>,
 }
@@ -71,10 +74,9 @@ pub fn settle_entity(
         let verdicts = check_entity(ctx, author, collection, id, before, current.as_ref());
         let (allowed, newly_refused): (Vec<_>, Vec<_>) = verdicts.into_iter().partition(Verdict::is_allowed);
         if newly_refused.is_empty() {
-            let corrections = refused.iter().map(|v| (v.effect.target.clone(), v.effect.before.clone())).collect();
             let mut verdicts = refused;
             verdicts.extend(allowed);
-            return EntityReview { verdicts, corrections, corrected: current };
+            return EntityReview { verdicts, corrected: current };
         }
         for verdict in newly_refused {
             current = revert(current, &verdict.effect.target, verdict.effect.before.as_ref());
@@ -109,24 +111,14 @@ pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, no
     for key in &touched.root_keys {
         let verdict =
             check_root(author, key, doc.root_value(key, Some(before)).as_ref(), doc.root_value(key, None).as_ref());
-        if let Some(verdict) = verdict {
-            if !verdict.is_allowed() {
-                out.corrections.push((verdict.effect.target.clone(), verdict.effect.before.clone()));
-            }
-            out.verdicts.push(verdict);
-        }
+        out.verdicts.extend(verdict);
     }
     let mut entities: BTreeSet<(Collection, String)> = touched.entities;
     for collection in touched.whole_collections {
         let (b, a) = (doc.root_value(collection.key(), Some(before)), doc.root_value(collection.key(), None));
         if a.as_ref().and_then(Node::as_map).is_none() || b.as_ref().and_then(Node::as_map).is_none() {
             // The collection itself was replaced or removed: only the server may do that.
-            if let Some(verdict) = check_root(author, collection.key(), b.as_ref(), a.as_ref()) {
-                if !verdict.is_allowed() {
-                    out.corrections.push((verdict.effect.target.clone(), verdict.effect.before.clone()));
-                }
-                out.verdicts.push(verdict);
-            }
+            out.verdicts.extend(check_root(author, collection.key(), b.as_ref(), a.as_ref()));
             continue;
         }
         for id in doc.entity_ids(collection, Some(before)).into_iter().chain(doc.entity_ids(collection, None)) {
@@ -142,7 +134,6 @@ pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, no
                 .map(|kind| DomainEvent::new(ctx.young_person_id, by.clone(), kind)),
         );
         out.verdicts.extend(settled.verdicts);
-        out.corrections.extend(settled.corrections);
     }
     out
 }
@@ -167,11 +158,11 @@ pub fn compensate(
         return Ok(None);
     }
     // Root keys first: a collection put back must exist before entities are written into it.
-    let mut corrections: Vec<&(Target, Option<Node>)> = review.corrections.iter().collect();
+    let mut corrections: Vec<(&Target, Option<&Node>)> = review.corrections().collect();
     corrections.sort_by_key(|(target, _)| !matches!(target, Target::Root { .. }));
     let result = (|| {
         for (target, value) in &corrections {
-            doc.write_target(target, value.as_ref())?;
+            doc.write_target(target, *value)?;
         }
         let refusals: Vec<(Target, Reason)> = review.refusals().map(|(t, r)| (t.clone(), r.clone())).collect();
         let notice =
