@@ -17,6 +17,7 @@ use chrono::Duration;
 pub mod centre;
 pub mod outbox;
 pub mod preferences;
+pub mod push;
 pub mod quiet_hours;
 pub mod reminders;
 
