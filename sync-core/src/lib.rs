@@ -5,6 +5,8 @@
 //! Nothing here does I/O: documents, edits and sync messages go in; changes, verdicts and events
 //! come out. The same code runs on the server, on a phone and in deterministic tests.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod document;
 pub mod edit;
 pub mod effects;

@@ -23,6 +23,8 @@ pub struct Me {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    /// IANA time zone (the days of the agenda, the hours of reminders).
+    pub timezone: String,
     /// Only for a young person: automerge-repo's base58check id of their plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_document_id: Option<String>,
@@ -41,6 +43,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
         email: account.email,
         first_name: account.first_name,
         last_name: account.last_name,
+        timezone: account.timezone,
         plan_document_id,
     }))
 }

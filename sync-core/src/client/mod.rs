@@ -1,0 +1,420 @@
+//! The offline client the phones embed (feature `client`): the young person's plan kept on the
+//! device, edited offline through the rulebook, synced with the server when the network allows.
+//!
+//! - [`local_store`]: the crash-safe files of the replica.
+//! - [`replica`]: the document, its store and what it knows of the server; the sync steps.
+//! - [`live`]: the WebSocket session (automerge-repo protocol) with reconnection and backoff.
+//! - [`one_shot`]: one sync over `POST /api/v1/sync/{document_id}`, for background fetch.
+//! - [`rest`]: login, activation, refresh, logout, `/me`, push token registration.
+//! - [`queries`]: what the screens show.
+//!
+//! The public methods block (they are meant for the app's background threads and for foreign
+//! bindings); the network runs on one small Tokio runtime shared by the process.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use uuid::Uuid;
+
+use crate::edit::{ActionPatch, EditError, EditOutcome, NewAction, NewTask, TaskPatch};
+use crate::ids::DocumentId;
+use crate::model::{Action, ActionStatus, Appointment, AppointmentResponse, Notice, Plan, Task};
+use crate::rules::Author;
+use crate::schema::Collection;
+
+pub mod backoff;
+mod live;
+pub mod local_store;
+mod one_shot;
+pub mod queries;
+pub mod replica;
+pub mod rest;
+
+pub use local_store::{Recovery, StoreError};
+pub use one_shot::SyncReport;
+pub use queries::Agenda;
+pub use rest::{Me, Platform, Rest, RestError, Session};
+
+use live::LiveHandle;
+use replica::Replica;
+
+/// Everything that can go wrong, as the app sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The rulebook refused the edit; the message says why, in French.
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    /// The server refused to sync this plan (it is not the caller's, or the session was refused).
+    #[error("synchronisation refusée : {0}")]
+    SyncRefused(String),
+    /// The server has no valid token for us any more: the app must log in again.
+    #[error("session expirée : reconnectez-vous")]
+    SignedOut,
+    #[error("configuration invalide : {0}")]
+    Config(String),
+    #[error("des modifications ne sont pas encore envoyées au serveur ({0})")]
+    PendingChanges(usize),
+}
+
+/// Where the replica lives and whose it is.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `https://…` (or `http://` for a local server); the WebSocket URL is derived from it.
+    pub server_url: String,
+    /// A folder of the app's own storage, kept across launches.
+    pub data_dir: PathBuf,
+    pub young_person_id: Uuid,
+    /// From `GET /api/v1/me`.
+    pub plan_document_id: String,
+    /// IANA zone, from `GET /api/v1/me`.
+    pub timezone: String,
+}
+
+/// Supplies access tokens; implemented by the app, which keeps the session's tokens.
+pub trait TokenSource: Send + Sync {
+    /// The access token to use now (`None` when signed out).
+    fn access_token(&self) -> Option<String>;
+    /// Called when the server answered 401 to the current token: refresh it (for instance with
+    /// [`Rest::refresh`] and the stored refresh token), keep the new pair, return the new access
+    /// token; `None` when the session is over.
+    fn refresh_access_token(&self) -> Option<String>;
+}
+
+/// The state of the live connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Stopped,
+    Connecting,
+    Online,
+    /// Waiting before the next attempt (the network is down, or the server is).
+    Offline,
+    /// The tokens were refused and could not be refreshed: log in again.
+    SignedOut,
+    /// The server refused this plan or this replica (the message says why).
+    Refused(String),
+}
+
+/// Told when something changed that a screen shows.
+pub trait PlanListener: Send + Sync {
+    /// A sync brought changes from elsewhere (the adviser, another phone, a server correction).
+    fn plan_changed(&self);
+    fn connection_changed(&self, connection: Connection);
+}
+
+/// The process's runtime for the network (two worker threads are plenty for one plan).
+pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime, ClientError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("pass-emploi-sync")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ClientError::Config(format!("runtime : {e}")))
+}
+
+/// What the client's parts share.
+pub(crate) struct Shared {
+    pub config: ClientConfig,
+    pub document_id: DocumentId,
+    pub zone: Tz,
+    pub author: Author,
+    pub rest: Rest,
+    pub tokens: Arc<dyn TokenSource>,
+    pub replica: Mutex<Replica>,
+    pub listener: Mutex<Option<Arc<dyn PlanListener>>>,
+    /// Woken after each local edit, so a live session sends it at once.
+    pub local_edits: tokio::sync::Notify,
+    pub connection: Mutex<Connection>,
+}
+
+impl Shared {
+    pub fn replica(&self) -> MutexGuard<'_, Replica> {
+        // A panic while holding the lock cannot leave the replica half-written (every write goes
+        // through a commit or a rollback), so a poisoned lock is still usable.
+        self.replica.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn listener(&self) -> Option<Arc<dyn PlanListener>> {
+        self.listener.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn notify_plan_changed(&self) {
+        if let Some(listener) = self.listener() {
+            listener.plan_changed();
+        }
+    }
+
+    pub fn set_connection(&self, connection: Connection) {
+        {
+            let mut current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+            if *current == connection {
+                return;
+            }
+            *current = connection.clone();
+        }
+        if let Some(listener) = self.listener() {
+            listener.connection_changed(connection);
+        }
+    }
+}
+
+/// The young person's plan on the phone.
+pub struct OfflineClient {
+    shared: Arc<Shared>,
+    live: Mutex<Option<LiveHandle>>,
+}
+
+impl OfflineClient {
+    /// Opens (or creates) the replica in `config.data_dir`. Returns what opening had to repair.
+    pub fn open(config: ClientConfig, tokens: Arc<dyn TokenSource>) -> Result<(OfflineClient, Recovery), ClientError> {
+        let document_id: DocumentId =
+            config.plan_document_id.parse().map_err(|_| ClientError::Config("identifiant de plan invalide".into()))?;
+        let zone: Tz = config
+            .timezone
+            .parse()
+            .map_err(|_| ClientError::Config(format!("fuseau inconnu : {}", config.timezone)))?;
+        let (replica, recovery) = Replica::open(&config.data_dir, config.young_person_id)?;
+        let shared = Shared {
+            document_id,
+            zone,
+            author: Author::young_person(config.young_person_id),
+            rest: Rest::new(&config.server_url)?,
+            tokens,
+            replica: Mutex::new(replica),
+            listener: Mutex::new(None),
+            local_edits: tokio::sync::Notify::new(),
+            connection: Mutex::new(Connection::Stopped),
+            config,
+        };
+        Ok((OfflineClient { shared: Arc::new(shared), live: Mutex::new(None) }, recovery))
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn PlanListener>>) {
+        *self.shared.listener.lock().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    pub fn young_person_id(&self) -> Uuid {
+        self.shared.config.young_person_id
+    }
+
+    // ---- edits ---------------------------------------------------------------------------------
+
+    /// Runs one edit as the young person, saves it to disk before returning, and wakes the live
+    /// session. Returns the id of the entity edited or created.
+    fn edit(
+        &self,
+        run: impl FnOnce(&mut crate::PlanDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
+    ) -> Result<Uuid, ClientError> {
+        let id = self.shared.replica().edit(&self.shared.author, Utc::now(), run)?;
+        self.shared.local_edits.notify_one();
+        Ok(id)
+    }
+
+    pub fn create_action(&self, new: NewAction) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.create_action(author, now, new))
+    }
+
+    pub fn update_action(&self, id: Uuid, patch: ActionPatch) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.update_action(author, now, id, patch))
+    }
+
+    pub fn complete_action(&self, id: Uuid) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.complete_action(author, now, id))
+    }
+
+    pub fn cancel_action(&self, id: Uuid) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.cancel_action(author, now, id))
+    }
+
+    pub fn delete_action(&self, id: Uuid) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.delete_action(author, now, id))
+    }
+
+    /// Comments an action; returns the comment's id.
+    pub fn comment_action(&self, action_id: Uuid, text: String) -> Result<Uuid, ClientError> {
+        let mut comment_id = None;
+        self.edit(|doc, author, now| {
+            let (id, outcome) = doc.add_comment(author, now, Collection::Actions, action_id, None, text)?;
+            comment_id = Some(id);
+            Ok(outcome)
+        })?;
+        comment_id.ok_or_else(|| ClientError::Config("commentaire sans identifiant".into()))
+    }
+
+    pub fn answer_appointment(&self, id: Uuid, response: AppointmentResponse) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.answer_appointment(author, now, id, response))
+    }
+
+    pub fn create_task(&self, new: NewTask) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.create_task(author, now, new))
+    }
+
+    pub fn update_task(&self, id: Uuid, patch: TaskPatch) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.update_task(author, now, id, patch))
+    }
+
+    pub fn complete_task(&self, id: Uuid) -> Result<Uuid, ClientError> {
+        self.edit(|doc, author, now| doc.complete_task(author, now, id))
+    }
+
+    // ---- queries -------------------------------------------------------------------------------
+
+    pub fn plan(&self) -> Plan {
+        self.shared.replica().plan().clone()
+    }
+
+    /// The young person's day (`day`, or today in their zone).
+    pub fn agenda(&self, day: Option<NaiveDate>) -> Agenda {
+        let day = day.unwrap_or_else(|| queries::local_day(self.shared.zone, Utc::now()));
+        queries::agenda(self.shared.replica().plan(), self.shared.zone, day)
+    }
+
+    pub fn actions(&self, status: Option<ActionStatus>) -> Vec<Action> {
+        queries::actions(self.shared.replica().plan(), status)
+    }
+
+    pub fn upcoming_appointments(&self) -> Vec<Appointment> {
+        queries::upcoming_appointments(self.shared.replica().plan(), Utc::now())
+    }
+
+    pub fn tasks(&self) -> Vec<Task> {
+        queries::tasks(self.shared.replica().plan())
+    }
+
+    /// The notices of this young person's edits that the server undid, newest first.
+    pub fn notices(&self) -> Vec<Notice> {
+        queries::notices(self.shared.replica().plan(), self.shared.config.young_person_id)
+    }
+
+    /// How many changes made on this phone the server is not known to hold yet.
+    pub fn pending_changes(&self) -> usize {
+        self.shared.replica().pending_changes()
+    }
+
+    /// Bytes of the replica on disk.
+    pub fn storage_bytes(&self) -> u64 {
+        self.shared.replica().storage_bytes()
+    }
+
+    // ---- sync ----------------------------------------------------------------------------------
+
+    /// One full sync over HTTP (background fetch): returns when both sides hold the same changes.
+    pub fn sync_now(&self) -> Result<SyncReport, ClientError> {
+        let shared = self.shared.clone();
+        runtime()?.block_on(one_shot::sync(&shared))
+    }
+
+    /// Keeps a WebSocket session open (reconnecting with backoff) until [`Self::stop_live`].
+    pub fn start_live(&self) -> Result<(), ClientError> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.as_ref().is_some_and(|l| !l.is_finished()) {
+            return Ok(());
+        }
+        *live = Some(LiveHandle::start(runtime()?, self.shared.clone()));
+        Ok(())
+    }
+
+    /// Closes the live session (waits for it to end).
+    pub fn stop_live(&self) {
+        let handle = self.live.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Some(handle), Ok(rt)) = (handle, runtime()) {
+            rt.block_on(handle.stop());
+        }
+        self.shared.set_connection(Connection::Stopped);
+    }
+
+    /// Skips the current backoff wait (the app saw the network come back).
+    pub fn reconnect_now(&self) {
+        if let Some(handle) = self.live.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            handle.wake();
+        }
+    }
+
+    pub fn connection(&self) -> Connection {
+        self.shared.connection.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    // ---- account -------------------------------------------------------------------------------
+
+    /// Registers this phone's push token (`POST /api/v1/devices`).
+    pub fn register_push_token(&self, platform: Platform, token: &str) -> Result<(), ClientError> {
+        let shared = self.shared.clone();
+        runtime()?.block_on(with_fresh_token(&shared, |access| {
+            let rest = shared.rest.clone();
+            let token = token.to_owned();
+            async move { rest.register_device(&access, platform, &token).await }
+        }))
+    }
+
+    /// Ends the session: refuses while changes are not on the server (unless `discard_pending`),
+    /// revokes the tokens on the server when it can be reached, and deletes the replica's files.
+    pub fn logout(self, discard_pending: bool) -> Result<(), ClientError> {
+        self.stop_live();
+        let pending = self.pending_changes();
+        if pending > 0 && !discard_pending {
+            return Err(ClientError::PendingChanges(pending));
+        }
+        if let Some(access) = self.shared.tokens.access_token() {
+            let rest = self.shared.rest.clone();
+            // Offline, the tokens expire on their own; the local data goes regardless.
+            let _ = runtime()?.block_on(async move { rest.logout(&access).await });
+        }
+        let dir = self.shared.config.data_dir.clone();
+        drop(self);
+        local_store::LocalStore::wipe(&dir)?;
+        Ok(())
+    }
+}
+
+impl Drop for OfflineClient {
+    fn drop(&mut self) {
+        if let Some(handle) = self.live.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Runs a REST call with the current access token; after a 401, once more with a refreshed one.
+pub(crate) async fn with_fresh_token<T, F, Fut>(shared: &Arc<Shared>, call: F) -> Result<T, ClientError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, RestError>>,
+{
+    let token = access_token(shared, false).await?;
+    match call(token).await {
+        Err(RestError::Unauthorized(_)) => {
+            let token = access_token(shared, true).await?;
+            call(token).await.map_err(|e| match e {
+                RestError::Unauthorized(_) => ClientError::SignedOut,
+                other => other.into(),
+            })
+        }
+        other => other.map_err(Into::into),
+    }
+}
+
+/// The current access token, or a refreshed one; the app's callbacks may block (they may do
+/// network I/O themselves), so they run off the runtime's workers.
+pub(crate) async fn access_token(shared: &Arc<Shared>, refresh: bool) -> Result<String, ClientError> {
+    let tokens = shared.tokens.clone();
+    let token =
+        tokio::task::spawn_blocking(
+            move || {
+                if refresh { tokens.refresh_access_token() } else { tokens.access_token() }
+            },
+        )
+        .await
+        .map_err(|_| ClientError::SignedOut)?;
+    token.ok_or(ClientError::SignedOut)
+}
