@@ -1,12 +1,16 @@
 //! `pass-emploi-server`: serve (default), migrate, user create.
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
 use server::config::{Cli, Command, RoleArg, UserCommand, redact_url};
 use server::demo::{DEMO_PASSWORD, create_staff};
+use server::notifications::delivery;
+use server::notifications::fcm::{FcmChannel, FcmClient};
+use server::notifications::push::PushChannel;
 use server::{AppState, app, store};
 use sync_core::model::Role;
 use uuid::Uuid;
@@ -98,6 +102,15 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             state.documents.clone().follow_other_instances().await.context("listening for other instances")?;
+            // --- delivery (issue 6) ---
+            // The push channels the workers deliver: FCM for the phones (when configured).
+            let mut channels: Vec<Arc<dyn PushChannel>> = Vec::new();
+            match FcmClient::from_config(&config.fcm).context("FCM configuration")? {
+                Some(client) => channels.push(Arc::new(FcmChannel::new(client))),
+                None => tracing::warn!("FCM: no service-account key (--fcm-credentials): phone pushes wait, then expire"),
+            }
+            let settings = delivery::Settings::new(&config.delivery, state.store.backend());
+            let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             println!("listening on http://{}", listener.local_addr()?);
             axum::serve(listener, app(state))
@@ -105,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await?;
+            running.stop().await;
             Ok(())
         }
     }

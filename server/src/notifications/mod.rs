@@ -9,12 +9,18 @@
 //!   change, released into notification rows by [`reminders::release_due_reminders`].
 //! - [`centre`]: the notification centre (the `in_app` rows), kept 30 days.
 //!
-//! Nothing here sends anything: push rows (`mobile`, `web`) stay `pending` for the delivery
-//! workers (FCM HTTP v1, Web Push) that come later. See docs/notifications.md.
+//! - [`delivery`]: the workers that send the push rows (`mobile`, `web`) through a
+//!   [`push::PushChannel`] with retries, dead letters and TTL drops, and the scheduler that
+//!   releases reminders; [`fcm`]: the FCM HTTP v1 channel ([`fcm_fake`]: its fake, for tests).
+//!
+//! See docs/notifications.md.
 
 use chrono::Duration;
 
 pub mod centre;
+pub mod delivery;
+pub mod fcm;
+pub mod fcm_fake;
 pub mod outbox;
 pub mod preferences;
 pub mod push;

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod devices;
 pub mod me;
 pub mod notifications;
 pub mod openapi;
@@ -24,6 +25,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(devices::router())
         .merge(notifications::router())
         .merge(young_people::router())
         .merge(plans::router())

@@ -25,6 +25,7 @@ impl Modify for BearerAuth {
     paths(
         auth::login, auth::refresh, auth::logout, auth::activate,
         me::me,
+        crate::routes::devices::register, crate::routes::devices::unregister,
         notifications::list, notifications::mark_read, notifications::read_preferences,
         notifications::write_preferences,
         young_people::list, young_people::create, young_people::show,

@@ -553,6 +553,83 @@ pub trait Store: Send + Sync + 'static {
         week_key: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<u64>;
+
+    // --- delivery (issue 6) ---
+    // Device tokens (FCM) and the push outbox's workers; see crate::notifications::delivery.
+
+    /// Registers a device token for a user, or refreshes it (`last_seen_at`, and its owner and
+    /// platform: a token belongs to the last account that registered it). True when it was new.
+    async fn upsert_device_token(
+        &self,
+        user_id: Uuid,
+        platform: &str,
+        token: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// A user's device tokens, oldest first.
+    async fn device_tokens_of(&self, user_id: Uuid) -> StoreResult<Vec<DeviceToken>>;
+    /// Deletes a token (only if it is `owner`'s, when given). False when there was none.
+    async fn delete_device_token(&self, token: &str, owner: Option<Uuid>) -> StoreResult<bool>;
+    /// Deletes the tokens not seen since `before`; returns how many went.
+    async fn prune_device_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts notification rows (insert-or-ignore by dedup key) outside of a plan write.
+    async fn enqueue_notifications(&self, rows: &[NewNotification]) -> StoreResult<()>;
+    /// Claims up to `limit` due push rows of a channel for the worker `claim`: pending, with
+    /// `not_before`, `next_attempt_at` and any earlier lease passed at `now`. The rows are leased
+    /// until `lease_until` (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers never share a row).
+    async fn claim_push_notifications(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        claim: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<NotificationRow>>;
+    /// Settles a claimed row. Does nothing (false) when the row is no longer pending under this
+    /// claim (its lease ran out and another worker took it).
+    async fn settle_push_notification(&self, id: Uuid, claim: Uuid, outcome: &PushOutcome) -> StoreResult<bool>;
+    /// Marks `dropped` every pending push row past its `expires_at` that no worker holds.
+    async fn drop_expired_notifications(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// The delivery bookkeeping of one row.
+    async fn notification_delivery(&self, id: Uuid) -> StoreResult<Option<DeliveryState>>;
+}
+
+// --- delivery (issue 6) ---
+
+/// A registered device (an FCM registration token).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// "android" or "ios".
+    pub platform: String,
+    pub token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// How a worker settles a claimed push row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PushOutcome {
+    /// Accepted by the push service: `sent`.
+    Sent { at: DateTime<Utc> },
+    /// Try again at `next_attempt_at` (one more attempt counted).
+    Retry { next_attempt_at: DateTime<Utc>, error: String },
+    /// Dead letter (one more attempt counted).
+    Dead { error: String },
+    /// Not sent and never will be: expired, or nobody to send to.
+    Dropped { reason: String },
+}
+
+/// What the workers recorded on a row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryState {
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub claimed_until: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 pub type DynStore = Arc<dyn Store>;

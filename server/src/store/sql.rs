@@ -102,6 +102,27 @@ macro_rules! summary_select {
 }
 pub(super) use summary_select;
 
+// --- delivery (issue 6) ---
+
+/// Claims due push rows: `$1` channel, `$2` now, `$3` lease end, `$4` claim id, `$5` limit. The
+/// two texts differ only by PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite has one writer).
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE notifications SET claimed_until = $3, claimed_by = $4 \
+             WHERE id IN (SELECT id FROM notifications \
+               WHERE status = 'pending' AND channel = $1 AND not_before <= $2 AND next_attempt_at <= $2 \
+                 AND claimed_until <= $2 \
+               ORDER BY not_before, id LIMIT $5",
+            $lock,
+            ") RETURNING id, recipient_id, kind, channel, title, body, payload, dedup_key, created_at, not_before, \
+               expires_at, status, attempts, read_at"
+        )
+    };
+}
+pub(super) const CLAIM_SQLITE: &str = claim_sql!("");
+pub(super) const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
+
 macro_rules! impl_store {
     ($store:ident, $backend:literal) => {
         #[async_trait::async_trait]
@@ -995,6 +1016,165 @@ macro_rules! impl_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected())
+            }
+
+            // --- delivery (issue 6) ---
+
+            async fn upsert_device_token(
+                &self,
+                user_id: Uuid,
+                platform: &str,
+                token: &str,
+                at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let id = Uuid::new_v4().to_string();
+                let (stored,): (String,) = sqlx::query_as(
+                    "INSERT INTO device_tokens (id, user_id, platform, token, created_at, last_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) \
+                     ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform, \
+                       last_seen_at = excluded.last_seen_at \
+                     RETURNING id",
+                )
+                .bind(&id)
+                .bind(user_id.to_string())
+                .bind(platform)
+                .bind(token)
+                .bind(millis(at))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(stored == id)
+            }
+
+            async fn device_tokens_of(&self, user_id: Uuid) -> StoreResult<Vec<$crate::store::DeviceToken>> {
+                let rows: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT id, user_id, platform, token, created_at, last_seen_at FROM device_tokens \
+                     WHERE user_id = $1 ORDER BY created_at, id",
+                )
+                .bind(user_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|t| {
+                        Ok($crate::store::DeviceToken {
+                            id: sql::uuid(&t.0)?,
+                            user_id: sql::uuid(&t.1)?,
+                            platform: t.2,
+                            token: t.3,
+                            created_at: from_millis(t.4),
+                            last_seen_at: from_millis(t.5),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_device_token(&self, token: &str, owner: Option<Uuid>) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM device_tokens WHERE token = $1 AND ($2 IS NULL OR user_id = $2)")
+                    .bind(token)
+                    .bind(owner.map(|o| o.to_string()))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn prune_device_tokens(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM device_tokens WHERE last_seen_at < $1")
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn enqueue_notifications(&self, rows: &[NewNotification]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                insert_notifications(&mut tx, rows).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim_push_notifications(
+                &self,
+                channel: &str,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                claim: Uuid,
+                limit: i64,
+            ) -> StoreResult<Vec<NotificationRow>> {
+                let query = if $backend == "postgres" { sql::CLAIM_POSTGRES } else { sql::CLAIM_SQLITE };
+                let rows: Vec<NotificationTuple> = sqlx::query_as(query)
+                    .bind(channel)
+                    .bind(millis(now))
+                    .bind(millis(lease_until))
+                    .bind(claim.to_string())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut rows = rows.into_iter().map(notification_from_tuple).collect::<StoreResult<Vec<_>>>()?;
+                rows.sort_by(|a, b| (a.not_before, a.id).cmp(&(b.not_before, b.id)));
+                Ok(rows)
+            }
+
+            async fn settle_push_notification(
+                &self,
+                id: Uuid,
+                claim: Uuid,
+                outcome: &$crate::store::PushOutcome,
+            ) -> StoreResult<bool> {
+                use $crate::store::PushOutcome;
+                // $3 status, $4 attempts added, $5 next_attempt_at (NULL: keep), $6 last_error, $7 sent_at.
+                let (status, add, next, error, sent_at) = match outcome {
+                    PushOutcome::Sent { at } => ("sent", 1_i64, None, None, Some(millis(*at))),
+                    PushOutcome::Retry { next_attempt_at, error } => {
+                        ("pending", 1, Some(millis(*next_attempt_at)), Some(error.as_str()), None)
+                    }
+                    PushOutcome::Dead { error } => ("dead", 1, None, Some(error.as_str()), None),
+                    PushOutcome::Dropped { reason } => ("dropped", 0, None, Some(reason.as_str()), None),
+                };
+                let done = sqlx::query(
+                    "UPDATE notifications SET status = $3, attempts = attempts + $4, \
+                       next_attempt_at = COALESCE($5, next_attempt_at), last_error = $6, sent_at = $7, \
+                       claimed_until = 0, claimed_by = NULL \
+                     WHERE id = $1 AND claimed_by = $2 AND status = 'pending'",
+                )
+                .bind(id.to_string())
+                .bind(claim.to_string())
+                .bind(status)
+                .bind(add)
+                .bind(next)
+                .bind(error)
+                .bind(sent_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn drop_expired_notifications(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query(
+                    "UPDATE notifications SET status = 'dropped', last_error = 'expired' \
+                     WHERE status = 'pending' AND channel IN ('mobile', 'web') AND expires_at <= $1 \
+                       AND claimed_until <= $1",
+                )
+                .bind(millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn notification_delivery(&self, id: Uuid) -> StoreResult<Option<$crate::store::DeliveryState>> {
+                let row: Option<(String, i64, i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+                    "SELECT status, attempts, next_attempt_at, claimed_until, last_error, sent_at \
+                     FROM notifications WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|t| $crate::store::DeliveryState {
+                    status: t.0,
+                    attempts: t.1,
+                    next_attempt_at: from_millis(t.2),
+                    claimed_until: from_millis(t.3),
+                    last_error: t.4,
+                    sent_at: t.5.map(from_millis),
+                }))
             }
         }
 
