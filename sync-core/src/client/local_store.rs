@@ -288,3 +288,171 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::edit::NewAction;
+    use crate::rules::Author;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new() -> Dir {
+            Dir(std::env::temp_dir().join(format!("pe-store-{}", Uuid::new_v4().simple())))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn open(dir: &Path, yp: Uuid) -> (LocalStore, PlanDocument, Recovery) {
+        let (store, doc, _, recovery) = LocalStore::open(dir, yp, || PlanDocument::genesis(yp)).unwrap();
+        (store, doc, recovery)
+    }
+
+    fn titles(doc: &PlanDocument) -> Vec<String> {
+        let mut t: Vec<String> = doc.plan().actions.into_iter().map(|a| a.title).collect();
+        t.sort();
+        t
+    }
+
+    fn add(store: &mut LocalStore, doc: &mut PlanDocument, yp: Uuid, title: &str) {
+        add_described(store, doc, yp, title, None);
+    }
+
+    fn add_described(
+        store: &mut LocalStore,
+        doc: &mut PlanDocument,
+        yp: Uuid,
+        title: &str,
+        description: Option<String>,
+    ) {
+        let new = NewAction { title: title.into(), description, ..Default::default() };
+        doc.create_action(&Author::young_person(yp), chrono::Utc::now(), new).unwrap();
+        store.save(doc).unwrap();
+    }
+
+    fn newest(dir: &Path, kind: &str) -> PathBuf {
+        let g = generations(dir, kind).unwrap().into_iter().max().unwrap();
+        file(dir, g, kind)
+    }
+
+    #[test]
+    fn what_was_saved_is_there_after_reopening() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (mut store, mut doc, recovery) = open(&dir.0, yp);
+        assert_eq!(recovery, Recovery::default());
+        add(&mut store, &mut doc, yp, "a");
+        add(&mut store, &mut doc, yp, "b");
+        drop(store);
+        let (_, doc, recovery) = open(&dir.0, yp);
+        assert_eq!(titles(&doc), ["a", "b"]);
+        assert_eq!(recovery, Recovery::default());
+    }
+
+    #[test]
+    fn a_torn_last_record_is_cut_and_the_rest_kept() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (mut store, mut doc, _) = open(&dir.0, yp);
+        add(&mut store, &mut doc, yp, "a");
+        add(&mut store, &mut doc, yp, "b");
+        drop(store);
+        // A crash in the middle of appending the third record: header and half its bytes.
+        let log = newest(&dir.0, "log");
+        let full = fs::metadata(&log).unwrap().len();
+        let mut f = OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(&100u32.to_le_bytes()).unwrap();
+        f.write_all(&7u32.to_le_bytes()).unwrap();
+        f.write_all(&[1u8; 40]).unwrap();
+        drop(f);
+        let (mut store, mut doc, recovery) = open(&dir.0, yp);
+        assert_eq!(titles(&doc), ["a", "b"]);
+        assert_eq!(recovery.truncated_bytes, 48);
+        assert_eq!(fs::metadata(&log).unwrap().len(), full, "the torn tail is gone");
+        // And the log goes on from there.
+        add(&mut store, &mut doc, yp, "c");
+        drop(store);
+        assert_eq!(titles(&open(&dir.0, yp).1), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_corrupt_record_ends_its_log_but_not_the_earlier_ones() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (mut store, mut doc, _) = open(&dir.0, yp);
+        add(&mut store, &mut doc, yp, "a");
+        add(&mut store, &mut doc, yp, "b");
+        drop(store);
+        // Flip a byte in the last record's payload: its CRC no longer matches.
+        let log = newest(&dir.0, "log");
+        let mut bytes = fs::read(&log).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&log, bytes).unwrap();
+        let (_, doc, recovery) = open(&dir.0, yp);
+        assert_eq!(titles(&doc), ["a"]);
+        assert!(recovery.truncated_bytes > 0);
+    }
+
+    #[test]
+    fn compaction_keeps_everything_and_a_corrupt_snapshot_falls_back_to_the_previous_one() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (mut store, mut doc, _) = open(&dir.0, yp);
+        add(&mut store, &mut doc, yp, "before");
+        store.compact(&mut doc).unwrap();
+        add(&mut store, &mut doc, yp, "after");
+        drop(store);
+        assert_eq!(generations(&dir.0, "snapshot").unwrap().len(), 2, "the previous generation is kept");
+        // The newest snapshot is damaged (a bad sector): open from the previous generation and
+        // both logs.
+        let snapshot = newest(&dir.0, "snapshot");
+        let mut bytes = fs::read(&snapshot).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        fs::write(&snapshot, bytes).unwrap();
+        let (mut store, mut doc, recovery) = open(&dir.0, yp);
+        assert_eq!(recovery.corrupt_snapshots, 1);
+        assert_eq!(titles(&doc), ["after", "before"]);
+        // Compactions go on; old generations are removed.
+        for i in 0..3 {
+            add(&mut store, &mut doc, yp, &format!("x{i}"));
+            store.compact(&mut doc).unwrap();
+        }
+        assert_eq!(generations(&dir.0, "snapshot").unwrap().len(), 2);
+        drop(store);
+        assert_eq!(titles(&open(&dir.0, yp).1).len(), 5);
+    }
+
+    #[test]
+    fn the_log_compacts_itself_when_it_grows() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (mut store, mut doc, _) = open(&dir.0, yp);
+        let first = generations(&dir.0, "snapshot").unwrap().into_iter().max().unwrap();
+        for i in 0..200 {
+            add_described(&mut store, &mut doc, yp, &format!("{i:03}"), Some(format!("{i}").repeat(1500)));
+        }
+        let last = generations(&dir.0, "snapshot").unwrap().into_iter().max().unwrap();
+        assert!(last > first, "compacted");
+        drop(store);
+        assert_eq!(titles(&open(&dir.0, yp).1).len(), 200);
+    }
+
+    #[test]
+    fn another_young_persons_store_is_refused() {
+        let (dir, yp) = (Dir::new(), Uuid::new_v4());
+        let (store, _, _) = open(&dir.0, yp);
+        let state =
+            ReplicaState { young_person_id: yp, actor: "00".into(), server_heads: vec![], sync_state: String::new() };
+        store.write_state(&state).unwrap();
+        drop(store);
+        let other = Uuid::new_v4();
+        assert!(matches!(
+            LocalStore::open(&dir.0, other, || PlanDocument::genesis(other)),
+            Err(StoreError::OtherYoungPerson(id)) if id == yp
+        ));
+    }
+}

@@ -112,6 +112,9 @@ pub(crate) fn runtime() -> Result<&'static tokio::runtime::Runtime, ClientError>
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            // One TLS provider for the whole process (reqwest and the WebSocket use rustls); an
+            // app that installed one already keeps its own.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("pass-emploi-sync")
