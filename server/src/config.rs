@@ -28,6 +28,18 @@ pub enum Command {
     /// Manages accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Web Push to the advisers' browsers.
+    #[command(subcommand)]
+    WebPush(WebPushCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebPushCommand {
+    /// Sends a test notification to every browser a user subscribed (checks the set-up end to end).
+    Test {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +104,83 @@ pub struct Config {
     pub argon2: Argon2Config,
     #[command(flatten)]
     pub sync: SyncConfig,
+    // --- web push (issue 6) ---
+    #[command(flatten)]
+    pub web_push: WebPushConfig,
 }
+
+// --- web push (issue 6) ---
+
+/// The push services that browsers' subscription endpoints may point at, by default: Google (Chrome,
+/// Edge's Chromium builds use FCM too), Mozilla, Apple (Safari) and Microsoft (WNS).
+pub const DEFAULT_WEB_PUSH_HOSTS: [&str; 5] = [
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+    "web.push.apple.com",
+];
+
+/// Web Push (VAPID, aes128gcm) to the advisers' browsers.
+#[derive(Clone, Debug, Args, PartialEq)]
+pub struct WebPushConfig {
+    /// The VAPID contact (`sub` claim): a `mailto:` or `https:` URL the push services can reach.
+    #[arg(
+        id = "web_push_subject",
+        value_name = "SUBJECT",
+        long = "web-push-subject",
+        env = "PASS_EMPLOI_WEB_PUSH_SUBJECT",
+        default_value = "mailto:support@pass-emploi.beta.gouv.fr",
+        global = true
+    )]
+    pub subject: String,
+    /// Hosts that subscription endpoints may name, comma-separated; `*.example.com` allows its
+    /// subdomains. Endpoints must be https (port 443), except a loopback host listed explicitly
+    /// (127.0.0.1, ::1 or localhost), which may use http: for tests only.
+    #[arg(
+        id = "web_push_allowed_hosts",
+        value_name = "HOSTS",
+        long = "web-push-allowed-hosts",
+        env = "PASS_EMPLOI_WEB_PUSH_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_values_t = DEFAULT_WEB_PUSH_HOSTS.map(String::from),
+        global = true
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Timeout of one request to a push service, in seconds.
+    #[arg(
+        id = "web_push_timeout_secs",
+        value_name = "SECS",
+        long = "web-push-timeout-secs",
+        env = "PASS_EMPLOI_WEB_PUSH_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub timeout_secs: u64,
+    /// Subscriptions kept per user (the most recently seen).
+    #[arg(
+        id = "web_push_subscriptions_per_user",
+        value_name = "N",
+        long = "web-push-subscriptions-per-user",
+        env = "PASS_EMPLOI_WEB_PUSH_SUBSCRIPTIONS_PER_USER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub subscriptions_per_user: i64,
+}
+
+impl Default for WebPushConfig {
+    fn default() -> Self {
+        WebPushConfig {
+            subject: "mailto:support@pass-emploi.beta.gouv.fr".into(),
+            allowed_hosts: DEFAULT_WEB_PUSH_HOSTS.map(String::from).to_vec(),
+            timeout_secs: 10,
+            subscriptions_per_user: 10,
+        }
+    }
+}
+
+// --- end web push ---
 
 /// Limits of the sync gateway (WebSocket sessions and HTTP sync).
 #[derive(Clone, Debug, Args, PartialEq)]
@@ -283,6 +371,7 @@ impl Config {
             refresh_ttl_days: 30,
             argon2: Argon2Config::for_tests(),
             sync: SyncConfig::default(),
+            web_push: WebPushConfig::default(),
         }
     }
 }
@@ -316,6 +405,7 @@ impl fmt::Debug for Config {
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_days", &self.refresh_ttl_days)
             .field("argon2", &self.argon2)
+            .field("web_push", &self.web_push)
             .finish()
     }
 }
@@ -323,6 +413,14 @@ impl fmt::Debug for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_flag_has_its_own_name() {
+        // clap checks this only when parsing in debug builds: two flags of the same field name
+        // (say, two `timeout_secs`) would make the binary panic at start-up.
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn the_database_password_is_never_printed() {

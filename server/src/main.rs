@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::Utc;
 use clap::Parser;
-use server::config::{Cli, Command, RoleArg, UserCommand, redact_url};
+use server::config::{Cli, Command, RoleArg, UserCommand, WebPushCommand, redact_url};
 use server::demo::{DEMO_PASSWORD, create_staff};
 use server::notifications::delivery;
 use server::notifications::fcm::{FcmChannel, FcmClient};
@@ -85,8 +85,21 @@ async fn main() -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::WebPush(WebPushCommand::Test { email }) => {
+            let state = AppState::new(store.clone(), config)?;
+            let user = state.store.user_by_email(&email).await?.context("no such user")?;
+            let delivery = server::notifications::webpush::send_test(&state, user.id, Utc::now()).await;
+            println!("{delivery:?}");
+            if delivery != server::notifications::push::Delivery::Sent {
+                anyhow::bail!("the test notification was not accepted by any push service");
+            }
+            Ok(())
+        }
         Command::Serve { demo } => {
             let state = AppState::new(store, config.clone())?;
+            // Web Push: the VAPID key pair is generated on the first start and kept in the database.
+            let vapid = state.web_push.keys(state.store.as_ref()).await.context("VAPID keys")?;
+            tracing::info!(public_key = vapid.public_key(), "web push: VAPID key pair ready");
             if demo {
                 match server::demo::seed(&state).await? {
                     Some(logins) => {

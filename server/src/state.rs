@@ -19,6 +19,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// This process, among the instances sharing one database.
     pub instance_id: uuid::Uuid,
+    /// Web Push to the advisers' browsers (the `web` rows' channel; VAPID keys loaded on first use).
+    pub web_push: Arc<crate::notifications::webpush::WebPushChannel>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             config.sync.max_document_bytes,
         ));
         let metrics = Arc::new(Metrics::default());
-        Ok(AppState { store, config: Arc::new(config), passwords, documents, metrics, hub, instance_id })
+        let web_push = Arc::new(crate::notifications::webpush::WebPushChannel::new(config.web_push.clone()));
+        Ok(AppState { store, config: Arc::new(config), passwords, documents, metrics, hub, instance_id, web_push })
     }
 }

@@ -26,6 +26,7 @@ pub mod preferences;
 pub mod push;
 pub mod quiet_hours;
 pub mod reminders;
+pub mod webpush;
 
 /// Every kind of notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -15,6 +15,7 @@ pub mod me;
 pub mod notifications;
 pub mod openapi;
 pub mod plans;
+pub mod push;
 pub mod system;
 pub mod transfers;
 pub mod young_people;
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(young_people::router())
         .merge(plans::router())
+        .merge(push::router())
         .merge(transfers::router())
         .merge(system::router())
         .route("/sync", axum::routing::get(crate::sync::gateway::upgrade))

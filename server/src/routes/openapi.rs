@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, notifications, plans, system, transfers, young_people};
+use crate::routes::{auth, me, notifications, plans, push, system, transfers, young_people};
 
 struct BearerAuth;
 
@@ -32,9 +32,12 @@ impl Modify for BearerAuth {
         plans::read_plan, plans::create_action, plans::update_action, plans::delete_action, plans::comment_action,
         plans::qualify_action, plans::create_appointment, plans::update_appointment, plans::cancel_appointment,
         plans::close_appointment, plans::answer_appointment, plans::create_task, plans::update_task,
+        push::vapid_public_key, push::subscribe, push::unsubscribe,
         transfers::transfer,
         system::health, system::metrics, system::openapi,
     ),
-    components(schemas(Problem, FieldError, notifications::NotificationView))
+    components(schemas(Problem, FieldError, notifications::NotificationView, push::VapidPublicKey,
+        push::SubscriptionView, push::Unsubscribe, crate::notifications::webpush::BrowserSubscription,
+        crate::notifications::webpush::BrowserKeys))
 )]
 pub struct ApiDoc;

@@ -402,6 +402,35 @@ pub struct NotificationContext {
     pub disabled: Vec<String>,
 }
 
+// --- web push (issue 6) ---
+
+/// A browser's push subscription (the `PushSubscription` it handed over), owned by one user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushSubscriptionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The push service's URL for this browser (checked against the allowlist when stored).
+    pub endpoint: String,
+    /// The browser's P-256 key, base64url (65-byte uncompressed point).
+    pub p256dh: String,
+    /// The browser's authentication secret, base64url (16 bytes).
+    pub auth: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// The server's VAPID key pair as stored: base64url without padding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VapidKeyRow {
+    /// The P-256 private scalar (32 bytes).
+    pub private_key: String,
+    /// The uncompressed public point (65 bytes), the browsers' `applicationServerKey`.
+    pub public_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+// --- end web push ---
+
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres".
@@ -502,6 +531,27 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()>;
     async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections>;
     async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>>;
+
+    // --- web push (issue 6) ---
+    // Browser subscriptions and the VAPID key pair; see crate::notifications::webpush.
+
+    /// Stores a browser subscription for a user, or refreshes it (keys, `last_seen_at`, and its
+    /// owner: an endpoint belongs to the last account that posted it), then keeps only the
+    /// user's `keep` most recently seen subscriptions. True when the endpoint was new.
+    async fn upsert_push_subscription(&self, subscription: &PushSubscriptionRow, keep: i64) -> StoreResult<bool>;
+    /// A user's subscriptions, most recently seen first.
+    async fn push_subscriptions_of(&self, user_id: Uuid) -> StoreResult<Vec<PushSubscriptionRow>>;
+    /// Deletes a subscription by endpoint, only if it is `user_id`'s. False when there was none.
+    async fn delete_push_subscription(&self, user_id: Uuid, endpoint: &str) -> StoreResult<bool>;
+    /// Deletes a subscription by endpoint whoever owns it (the push service said it is gone).
+    async fn delete_push_endpoint(&self, endpoint: &str) -> StoreResult<bool>;
+    /// Deletes the subscriptions not seen since `before`; returns how many went.
+    async fn prune_push_subscriptions(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Stores `candidate` as the VAPID key pair unless one is already stored (insert-or-ignore),
+    /// then returns the stored one: instances racing on one database all get the same pair.
+    async fn vapid_keys_get_or_insert(&self, candidate: &VapidKeyRow) -> StoreResult<VapidKeyRow>;
+
+    // --- end web push ---
 
     // ---- notifications (see crate::notifications) ----
 

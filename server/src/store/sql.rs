@@ -87,6 +87,25 @@ pub(super) fn summary_from_parts(
     })
 }
 
+// --- web push (issue 6) ---
+
+/// A `push_subscriptions` row as read.
+pub(super) type PushSubscriptionTuple = (String, String, String, String, String, i64, i64);
+
+pub(super) fn push_subscription_from_tuple(t: PushSubscriptionTuple) -> StoreResult<super::PushSubscriptionRow> {
+    Ok(super::PushSubscriptionRow {
+        id: uuid(&t.0)?,
+        user_id: uuid(&t.1)?,
+        endpoint: t.2,
+        p256dh: t.3,
+        auth: t.4,
+        created_at: from_millis(t.5),
+        last_seen_at: from_millis(t.6),
+    })
+}
+
+// --- end web push ---
+
 /// The columns of a young person's line; `$2` = today (text date), `$3` = now (millis).
 macro_rules! summary_select {
     () => {
@@ -789,6 +808,105 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+
+            // --- web push (issue 6) ---
+
+            async fn upsert_push_subscription(
+                &self,
+                subscription: &$crate::store::PushSubscriptionRow,
+                keep: i64,
+            ) -> StoreResult<bool> {
+                let sub = subscription;
+                let mut tx = self.pool.begin().await?;
+                let (id,): (String,) = sqlx::query_as(
+                    "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at, last_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, \
+                       auth = excluded.auth, last_seen_at = excluded.last_seen_at \
+                     RETURNING id",
+                )
+                .bind(sub.id.to_string())
+                .bind(sub.user_id.to_string())
+                .bind(&sub.endpoint)
+                .bind(&sub.p256dh)
+                .bind(&sub.auth)
+                .bind(millis(sub.created_at))
+                .bind(millis(sub.last_seen_at))
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN \
+                       (SELECT id FROM push_subscriptions WHERE user_id = $1 \
+                        ORDER BY last_seen_at DESC, created_at DESC, id LIMIT $2)",
+                )
+                .bind(sub.user_id.to_string())
+                .bind(keep.max(1))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(id == sub.id.to_string())
+            }
+
+            async fn push_subscriptions_of(
+                &self,
+                user_id: Uuid,
+            ) -> StoreResult<Vec<$crate::store::PushSubscriptionRow>> {
+                let rows: Vec<sql::PushSubscriptionTuple> = sqlx::query_as(
+                    "SELECT id, user_id, endpoint, p256dh, auth, created_at, last_seen_at FROM push_subscriptions \
+                     WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC, id",
+                )
+                .bind(user_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(sql::push_subscription_from_tuple).collect()
+            }
+
+            async fn delete_push_subscription(&self, user_id: Uuid, endpoint: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2")
+                    .bind(endpoint)
+                    .bind(user_id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_push_endpoint(&self, endpoint: &str) -> StoreResult<bool> {
+                let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
+                    .bind(endpoint)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn prune_push_subscriptions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM push_subscriptions WHERE last_seen_at < $1")
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn vapid_keys_get_or_insert(
+                &self,
+                candidate: &$crate::store::VapidKeyRow,
+            ) -> StoreResult<$crate::store::VapidKeyRow> {
+                sqlx::query(
+                    "INSERT INTO vapid_keys (id, private_key, public_key, created_at) VALUES (1, $1, $2, $3) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&candidate.private_key)
+                .bind(&candidate.public_key)
+                .bind(millis(candidate.created_at))
+                .execute(&self.pool)
+                .await?;
+                let (private_key, public_key, created_at): (String, String, i64) =
+                    sqlx::query_as("SELECT private_key, public_key, created_at FROM vapid_keys WHERE id = 1")
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok($crate::store::VapidKeyRow { private_key, public_key, created_at: from_millis(created_at) })
+            }
+
+            // --- end web push ---
 
             async fn notification_context(&self, young_person_id: Uuid) -> StoreResult<NotificationContext> {
                 let yp = young_person_id.to_string();
