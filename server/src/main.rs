@@ -122,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
                 Some(client) => channels.push(Arc::new(FcmChannel::new(client))),
                 None => tracing::warn!("FCM: no service-account key (--fcm-credentials): phone pushes wait, then expire"),
             }
+            // Web Push for the advisers' browsers (`web` rows); its VAPID keys were loaded above.
+            channels.push(state.web_push.clone());
             let settings = delivery::Settings::new(&config.delivery, state.store.backend());
             let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
