@@ -594,10 +594,54 @@ async fn vapid_keys_are_kept(db: &TestDb) {
     assert_eq!(t.get("/api/v1/push/vapid-public-key", &token).await.body["public_key"], first);
 }
 
+/// A clock standing still at one instant (the row's `not_before`, whatever the hour of the run:
+/// the adviser's quiet hours would otherwise hold the row until 08:00).
+struct At(DateTime<Utc>);
+
+impl server::notifications::delivery::Clock for At {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+async fn the_delivery_workers_send_web_rows(db: &TestDb) {
+    use server::notifications::delivery;
+    let t = app_with_loopback(db).await;
+    let w = world(&t).await;
+    let token = t.token("a@test.fr").await;
+    let (fake, base) = start_fake().await;
+    let browser = Browser::new(format!("{base}/push/ok-{}", Uuid::new_v4()));
+    assert_eq!(subscribe(&t, &token, &browser).await.status, StatusCode::CREATED);
+    let row = action_completed_row(&t, w.y1, w.a).await;
+    assert_eq!(row.status, "pending");
+
+    // What `serve` does: the workers get the Web Push channel.
+    let mut settings = delivery::Settings::new(&t.state.config.delivery, t.store.backend());
+    settings.poll = Duration::from_millis(50);
+    let channels: Vec<Arc<dyn PushChannel>> = vec![t.state.web_push.clone()];
+    let clock = Arc::new(At(row.not_before + chrono::Duration::seconds(1)));
+    let running = delivery::start(t.store.clone(), channels, settings, clock);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        let state = t.store.notification_delivery(row.id).await.unwrap().unwrap();
+        if state.status != "pending" || std::time::Instant::now() > deadline {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    running.stop().await;
+    assert_eq!(state.status, "sent", "{state:?}");
+    let got = fake.take();
+    assert_eq!(got.len(), 1, "sent once");
+    let plain = rfc8291_decrypt(&got[0].body, &browser.secret, &browser.auth).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&plain).unwrap()["id"], row.id.to_string());
+}
+
 on_both_backends!(
     a_browser_decrypts_what_the_server_sent,
     gone_subscriptions_are_deleted,
     busy_and_failing_services_are_retried,
     subscriptions_are_checked,
     vapid_keys_are_kept,
+    the_delivery_workers_send_web_rows,
 );
