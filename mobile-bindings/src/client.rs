@@ -1,7 +1,8 @@
 //! `OfflineClient`: the young person's plan on the phone, with the app's callbacks.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sync_core::client as core;
 
@@ -106,32 +107,23 @@ impl core::PlanListener for Listener {
 /// once over HTTP for background fetch. All methods block: call them off the main thread.
 #[derive(uniffi::Object)]
 pub struct OfflineClient {
-    /// `None` once logged out.
-    inner: RwLock<Option<core::OfflineClient>>,
+    /// `None` once logged out. The lock is only held to clone the `Arc`, never during a call, so
+    /// a listener may query the plan while another thread syncs, stops or logs out.
+    inner: Mutex<Option<Arc<core::OfflineClient>>>,
     recovery: Recovery,
 }
 
+/// How long `logout` waits for calls still running on other threads (a sync has a 30 s timeout).
+const LOGOUT_WAIT: Duration = Duration::from_secs(45);
+
 impl OfflineClient {
-    fn client(&self) -> Result<Guard<'_>, MobileError> {
-        let guard = self.inner.read().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            return Err(MobileError::SignedOut);
-        }
-        Ok(Guard(guard))
+    fn client(&self) -> Result<Arc<core::OfflineClient>, MobileError> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or(MobileError::SignedOut)
     }
 
     fn with<T>(&self, f: impl FnOnce(&core::OfflineClient) -> Result<T, core::ClientError>) -> Result<T, MobileError> {
-        let guard = self.client()?;
-        Ok(f(guard.get()?)?)
-    }
-}
-
-/// A read guard known to hold a client.
-struct Guard<'a>(RwLockReadGuard<'a, Option<core::OfflineClient>>);
-
-impl Guard<'_> {
-    fn get(&self) -> Result<&core::OfflineClient, MobileError> {
-        self.0.as_ref().ok_or(MobileError::SignedOut)
+        let client = self.client()?;
+        Ok(f(&client)?)
     }
 }
 
@@ -151,7 +143,7 @@ impl OfflineClient {
             timezone: config.timezone,
         };
         let (client, recovery) = core::OfflineClient::open(config, Arc::new(Tokens(tokens)))?;
-        Ok(Arc::new(OfflineClient { inner: RwLock::new(Some(client)), recovery: recovery.into() }))
+        Ok(Arc::new(OfflineClient { inner: Mutex::new(Some(Arc::new(client))), recovery: recovery.into() }))
     }
 
     /// What opening had to repair (bytes cut off a torn log, snapshots set aside).
@@ -301,10 +293,7 @@ impl OfflineClient {
     }
 
     pub fn connection(&self) -> Connection {
-        match self.client() {
-            Ok(guard) => guard.get().map(|c| c.connection().into()).unwrap_or(Connection::SignedOut),
-            Err(_) => Connection::SignedOut,
-        }
+        self.client().map(|c| c.connection().into()).unwrap_or(Connection::SignedOut)
     }
 
     // ---- account ---------------------------------------------------------------------------------
@@ -318,8 +307,8 @@ impl OfflineClient {
     /// `discard_pending`); revokes the tokens on the server when it can be reached; deletes the
     /// plan's files. Every later call fails with `SignedOut`.
     pub fn logout(&self, discard_pending: bool) -> Result<(), MobileError> {
-        let client = {
-            let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let mut client = {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             let Some(client) = inner.as_ref() else {
                 return Err(MobileError::SignedOut);
             };
@@ -328,11 +317,23 @@ impl OfflineClient {
             if pending > 0 && !discard_pending {
                 return Err(MobileError::PendingChanges { count: pending as u64 });
             }
-            inner.take()
+            inner.take().ok_or(MobileError::SignedOut)?
         };
-        match client {
-            Some(client) => Ok(client.logout(discard_pending)?),
-            None => Err(MobileError::SignedOut),
-        }
+        // New calls now fail with SignedOut; wait for those already running on other threads.
+        let deadline = Instant::now() + LOGOUT_WAIT;
+        let owned = loop {
+            match Arc::try_unwrap(client) {
+                Ok(owned) => break owned,
+                Err(shared) if Instant::now() >= deadline => {
+                    *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some(shared);
+                    return Err(MobileError::Internal { reason: "des opérations sont encore en cours".into() });
+                }
+                Err(shared) => {
+                    client = shared;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        };
+        Ok(owned.logout(discard_pending)?)
     }
 }

@@ -258,10 +258,10 @@ def test_live_sync_tells_the_listener_when_the_adviser_edits(young, adviser, tmp
         assert phone.connection() == pe.Connection.ONLINE()
         time.sleep(0.5)  # let the first exchange settle
         listener.changed.clear()
-        created = adviser.create_action(young.id, title="Action créée en direct par la conseillère", category="EMPLOI")
         started = time.monotonic()
+        created = adviser.create_action(young.id, title="Action créée en direct par la conseillère", category="EMPLOI")
         assert listener.changed.wait(5), "plan_changed did not fire within 5 s"
-        print(f"plan_changed after {time.monotonic() - started:.2f} s")
+        print(f"plan_changed {time.monotonic() - started:.2f} s after the adviser's request was sent")
         assert created["id"] in phone_actions(phone)
 
         # The other way: an edit on the phone reaches the server without any explicit sync.
