@@ -127,8 +127,11 @@ fn action(title: &str) -> NewAction {
     NewAction { title: title.into(), ..NewAction::default() }
 }
 
+/// Generous: CI machines are busy, and a wait that ends early costs nothing.
+const PATIENCE: usize = 300;
+
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..100 {
+    for _ in 0..PATIENCE {
         if done() {
             return;
         }
@@ -199,7 +202,7 @@ async fn the_live_session_sends_local_edits_and_brings_the_advisers() {
 
     let p = phone.clone();
     blocking(move || p.create_action(action("Appeler l'entreprise"))).await.unwrap();
-    for _ in 0..50 {
+    for _ in 0..PATIENCE {
         if s.adviser_plan().await["actions"].as_array().unwrap().len() == 2 {
             break;
         }
