@@ -252,7 +252,9 @@ async fn run(args: &Args, store: DynStore) -> anyhow::Result<()> {
 
     let mut latencies: Vec<f64> = received
         .iter()
-        .filter_map(|r| created.get(&r.notification_id).map(|c| (r.at - *c).num_microseconds().unwrap_or(0) as f64 / 1e3))
+        .filter_map(|r| {
+            created.get(&r.notification_id).map(|c| (r.at - *c).num_microseconds().unwrap_or(0) as f64 / 1e3)
+        })
         .collect();
     latencies.sort_by(f64::total_cmp);
     let last = received.iter().map(|r| r.at).max();

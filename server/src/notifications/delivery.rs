@@ -135,7 +135,7 @@ pub fn outcome(
                 return PushOutcome::Dead { error: format!("{reason} (after {attempts} attempts)") };
             }
             let delay = backoff(settings, attempts, jitter).max(after.unwrap_or(Duration::ZERO));
-            let next_attempt_at = now + chrono(delay);
+            let next_attempt_at = now.checked_add_signed(chrono(delay)).unwrap_or(row.expires_at);
             if next_attempt_at >= row.expires_at {
                 PushOutcome::Dropped { reason: format!("expired before a retry: {reason}") }
             } else {
@@ -453,6 +453,11 @@ mod tests {
         }
         let last = row(s.max_attempts - 1, chrono::Duration::days(1), now);
         assert!(matches!(outcome(&s, &last, retry(None), now, 0.5), PushOutcome::Dead { .. }));
+        let never = retry(Some(Duration::MAX));
+        assert!(matches!(
+            outcome(&s, &row(0, chrono::Duration::days(1), now), never, now, 0.5),
+            PushOutcome::Dropped { .. }
+        ));
         let short = row(0, chrono::Duration::seconds(30), now);
         assert!(matches!(
             outcome(&s, &short, retry(Some(Duration::from_secs(60))), now, 0.5),

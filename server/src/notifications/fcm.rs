@@ -309,14 +309,20 @@ fn truncate(text: &str) -> String {
     format!("{}…", &text[..end])
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date (counted from `now`).
+/// The longest `Retry-After` taken into account (a longer one is cut to this).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After`: delay-seconds or an HTTP date (counted from `now`), at most [`MAX_RETRY_AFTER`].
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    let after = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+            (at - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(after.min(MAX_RETRY_AFTER))
 }
 
 /// What an FCM answer means (see the module's documentation).
@@ -482,6 +488,7 @@ mod tests {
         let past = (now() - chrono::Duration::seconds(90)).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
         assert_eq!(retry_after(&past, now()), Some(Duration::ZERO));
         assert_eq!(retry_after("soon", now()), None);
+        assert_eq!(retry_after("99999999999999999", now()), Some(MAX_RETRY_AFTER));
     }
 
     #[test]
