@@ -120,7 +120,9 @@ async fn main() -> anyhow::Result<()> {
             let mut channels: Vec<Arc<dyn PushChannel>> = Vec::new();
             match FcmClient::from_config(&config.fcm).context("FCM configuration")? {
                 Some(client) => channels.push(Arc::new(FcmChannel::new(client))),
-                None => tracing::warn!("FCM: no service-account key (--fcm-credentials): phone pushes wait, then expire"),
+                None => {
+                    tracing::warn!("FCM: no service-account key (--fcm-credentials): phone pushes wait, then expire")
+                }
             }
             // Web Push for the advisers' browsers (`web` rows); its VAPID keys were loaded above.
             channels.push(state.web_push.clone());

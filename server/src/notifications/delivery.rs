@@ -295,11 +295,13 @@ pub async fn schedule(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<Sche
 }
 
 /// The daily clean-up at `now`: centre entries and settled reminders past 30 days, device tokens
-/// not registered again within `stale`. Returns `(notifications, tokens)` deleted.
+/// not registered again within `stale`, stale browser subscriptions (`webpush::prune_stale`).
+/// Returns `(notifications, device tokens and subscriptions)` deleted.
 pub async fn housekeeping(store: &dyn Store, now: DateTime<Utc>, stale: chrono::Duration) -> StoreResult<(u64, u64)> {
     let pruned = centre::prune(store, now).await?;
     let tokens = store.prune_device_tokens(now - stale).await?;
-    Ok((pruned, tokens))
+    let subscriptions = super::webpush::prune_stale(store, now).await?;
+    Ok((pruned, tokens + subscriptions))
 }
 
 /// The running workers and scheduler.
