@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
-use common::{TestApp, TestDb, World, world};
+use common::{TestApp, TestDb, World, edit, world};
 use serde_json::json;
 use server::config::DeliveryConfig;
 use server::notifications::delivery::{self, ManualClock, Settings};
@@ -22,9 +22,9 @@ use server::notifications::fcm::{FcmChannel, FcmClient};
 use server::notifications::fcm_fake::FakeFcm;
 use server::notifications::push::PushChannel;
 use server::store::{NewNotification, PushOutcome};
-use sync_core::edit::{EditOutcome, NewAction, NewAppointment};
+use sync_core::Author;
+use sync_core::edit::{NewAction, NewAppointment};
 use sync_core::model::{AppointmentKind, Modality, Role};
-use sync_core::{Author, EditError, PlanDocument};
 use uuid::Uuid;
 
 const PRIVATE_KEY: &str = include_str!("fixtures/fcm-test-key.pem");
@@ -275,24 +275,6 @@ async fn parallel_workers_send_each_row_once(db: &TestDb) {
     assert_eq!(received.len(), 300);
     assert_eq!(received.iter().cloned().collect::<HashSet<_>>(), ids);
     e.assert_no_problem();
-}
-
-/// One edit through `Documents::write` at an injected `now` (as in tests/notifications.rs).
-async fn edit(
-    t: &TestApp,
-    yp: Uuid,
-    author: &Author,
-    now: DateTime<Utc>,
-    f: impl FnOnce(&mut PlanDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
-) -> EditOutcome {
-    let doc = t.store.document_of(yp).await.unwrap().unwrap();
-    let (_, outcome, _) = t
-        .state
-        .documents
-        .write(&doc, yp, author.user_id, now, |d| f(d, author, now).map(|o| ((), o)), |_, _, _| ())
-        .await
-        .unwrap();
-    outcome
 }
 
 async fn a_reminder_is_released_at_its_time_and_pushed(db: &TestDb) {

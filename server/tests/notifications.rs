@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use common::{TestApp, TestDb, world};
+use common::{TestApp, TestDb, edit, world};
 use serde_json::json;
 use server::notifications::{centre, reminders};
 use server::store::{NotificationRow, PlanWrite, Projections, ReminderChanges};
-use sync_core::edit::{ActionPatch, AppointmentPatch, EditOutcome, NewAction, NewAppointment, NewTask};
+use sync_core::edit::{ActionPatch, AppointmentPatch, NewAction, NewAppointment, NewTask};
 use sync_core::model::{AppointmentKind, AppointmentResponse, Modality, Person, Role, TaskKind};
 use sync_core::schema::Collection;
-use sync_core::{Author, DomainEvent, EditError, EventKind, PlanDocument};
+use sync_core::{Author, DomainEvent, EventKind, PlanDocument};
 use uuid::Uuid;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -25,24 +25,6 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 fn adviser(id: Uuid) -> Author {
     Author::new(id, Role::Adviser, true)
-}
-
-/// One edit through `Documents::write`, the path of every REST write, at an injected `now`.
-async fn edit(
-    t: &TestApp,
-    yp: Uuid,
-    author: &Author,
-    now: DateTime<Utc>,
-    f: impl FnOnce(&mut PlanDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
-) -> EditOutcome {
-    let doc = t.store.document_of(yp).await.unwrap().unwrap();
-    let (_, outcome, _) = t
-        .state
-        .documents
-        .write(&doc, yp, author.user_id, now, |d| f(d, author, now).map(|o| ((), o)), |_, _, _| ())
-        .await
-        .unwrap();
-    outcome
 }
 
 fn new_action(due: Option<NaiveDate>) -> NewAction {

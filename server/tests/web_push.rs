@@ -19,7 +19,7 @@ use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
-use common::{TestApp, TestDb, world};
+use common::{TestApp, TestDb, edit, world};
 use hkdf::Hkdf;
 use p256::ecdsa::signature::Verifier as _;
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
@@ -29,8 +29,8 @@ use server::notifications::webpush::WebPushChannel;
 use server::store::NotificationRow;
 use server::{AppState, app};
 use sha2::{Digest as _, Sha256};
-use sync_core::edit::{EditOutcome, NewAction};
-use sync_core::{Author, EditError, PlanDocument};
+use sync_core::Author;
+use sync_core::edit::NewAction;
 use uuid::Uuid;
 
 const SUBJECT: &str = "mailto:equipe-tests@pass-emploi.example";
@@ -208,24 +208,6 @@ async fn app_with_loopback(db: &TestDb) -> TestApp {
 
 async fn subscribe(t: &TestApp, token: &str, browser: &Browser) -> common::Reply {
     t.post("/api/v1/push/subscriptions", token, browser.json()).await
-}
-
-/// One edit through `Documents::write`, the path of every REST write.
-async fn edit(
-    t: &TestApp,
-    yp: Uuid,
-    author: &Author,
-    now: DateTime<Utc>,
-    f: impl FnOnce(&mut PlanDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
-) -> EditOutcome {
-    let doc = t.store.document_of(yp).await.unwrap().unwrap();
-    let (_, outcome, _) = t
-        .state
-        .documents
-        .write(&doc, yp, author.user_id, now, |d| f(d, author, now).map(|o| ((), o)), |_, _, _| ())
-        .await
-        .unwrap();
-    outcome
 }
 
 /// The young person completes an action: a `web` row for their adviser.

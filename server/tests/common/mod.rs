@@ -227,4 +227,26 @@ pub async fn world(t: &TestApp) -> World {
     let (y3, _) = create_young_person(s, "y3@test.fr", "Y", "Trois", structure, Some(b), Some(hash)).await.unwrap();
     World { structure, sup, a, b, y1, y2, y3, admin, other_sup }
 }
+/// One edit through `Documents::write` (the path of every REST write) at an injected `now`.
+pub async fn edit(
+    t: &TestApp,
+    yp: Uuid,
+    author: &sync_core::Author,
+    now: chrono::DateTime<chrono::Utc>,
+    f: impl FnOnce(
+        &mut sync_core::PlanDocument,
+        &sync_core::Author,
+        chrono::DateTime<chrono::Utc>,
+    ) -> Result<sync_core::edit::EditOutcome, sync_core::EditError>,
+) -> sync_core::edit::EditOutcome {
+    let doc = t.store.document_of(yp).await.unwrap().unwrap();
+    let (_, outcome, _) = t
+        .state
+        .documents
+        .write(&doc, yp, author.user_id, now, |d| f(d, author, now).map(|o| ((), o)), |_, _, _| ())
+        .await
+        .unwrap();
+    outcome
+}
+
 pub mod sync_client;
