@@ -5,6 +5,7 @@
 //! Nothing here does I/O: documents, edits and sync messages go in; changes, verdicts and events
 //! come out. The same code runs on the server, on a phone and in deterministic tests.
 
+pub mod backoff;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod document;

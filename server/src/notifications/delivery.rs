@@ -112,9 +112,8 @@ fn chrono(d: Duration) -> chrono::Duration {
 /// The delay before attempt `attempts + 1`, after `attempts` failed ones: full jitter over
 /// `min(cap, base · 2^(attempts-1))`, at least a second; `jitter` in [0, 1).
 pub fn backoff(settings: &Settings, attempts: i64, jitter: f64) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    let bound = settings.backoff_base.saturating_mul(2_u32.saturating_pow(exponent)).min(settings.backoff_cap);
-    bound.mul_f64(jitter.clamp(0.0, 1.0)).max(Duration::from_secs(1))
+    let policy = sync_core::backoff::Backoff { base: settings.backoff_base, cap: settings.backoff_cap };
+    policy.delay(u32::try_from(attempts.max(0)).unwrap_or(u32::MAX), jitter).max(Duration::from_secs(1))
 }
 
 /// How a delivery settles a row that has had `row.attempts` attempts before this one.

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::backoff::Backoff;
 use super::{Connection, Shared, access_token};
+use crate::backoff::Backoff;
 use crate::protocol::{Frame, PeerMetadata};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -159,7 +159,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>, refresh
         Ok(socket) => socket,
         Err(ended) => return ended,
     };
-    let peer_id = format!("phone-{}", shared.replica().actor_hex());
+    let peer_id = shared.replica().peer_id();
     let join = Frame::Join {
         sender_id: peer_id.clone(),
         metadata: PeerMetadata { storage_id: None, is_ephemeral: false },

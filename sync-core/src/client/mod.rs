@@ -24,7 +24,6 @@ use crate::model::{Action, ActionStatus, Appointment, AppointmentResponse, Notic
 use crate::rules::Author;
 use crate::schema::Collection;
 
-pub mod backoff;
 mod live;
 pub mod local_store;
 mod one_shot;

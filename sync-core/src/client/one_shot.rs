@@ -24,7 +24,7 @@ pub struct SyncReport {
 
 pub(crate) async fn sync(shared: &Arc<Shared>) -> Result<SyncReport, ClientError> {
     let url = format!("{}/api/v1/sync/{}", shared.rest.base(), shared.document_id);
-    let peer = format!("phone-{}", shared.replica().actor_hex());
+    let peer = shared.replica().peer_id();
     let mut state = shared.replica().sync_state();
     // The server keeps a sync state per peer between requests; a reset makes it forget what it
     // believes it sent us before, in case that answer was lost with the network.

@@ -101,9 +101,9 @@ impl Replica {
         self.plan.get_or_insert_with(|| self.doc.plan())
     }
 
-    /// This installation's actor, which also names it as a sync peer.
-    pub fn actor_hex(&self) -> &str {
-        &self.state.actor
+    /// How this installation names itself as a sync peer (WebSocket `join`, HTTP `X-Peer-Id`).
+    pub fn peer_id(&self) -> String {
+        format!("phone-{}", self.state.actor)
     }
 
     pub fn document(&self) -> &PlanDocument {

@@ -1,5 +1,6 @@
-//! How long to wait before reconnecting: exponential, capped, with full jitter so that a
-//! thousand phones coming back with the network do not knock at the same instant.
+//! How long to wait before trying again: exponential, capped, with full jitter so that a thousand
+//! phones coming back with the network (or a thousand pushes refused at once) do not retry at the
+//! same instant. Used by the phones' reconnection and the server's delivery workers.
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ impl Backoff {
     }
 
     /// [`Self::delay`] with a random draw.
+    #[cfg(feature = "client")]
     pub fn random_delay(&self, attempt: u32) -> Duration {
         let mut bytes = [0u8; 8];
         rand::fill(&mut bytes);
@@ -47,6 +49,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "client")]
     fn draws_are_spread_over_the_window() {
         let b = Backoff::default();
         let draws: Vec<Duration> = (0..200).map(|_| b.random_delay(8)).collect();
