@@ -13,12 +13,14 @@ use automerge::ActorId;
 use chrono::{DateTime, Utc};
 use sync_core::edit::EditOutcome;
 use sync_core::effects::Touched;
-use sync_core::engine::PlanSync;
+use sync_core::engine::{PlanSync, SyncLimits};
 use sync_core::model::Notice;
 use sync_core::schema::Collection;
+use sync_core::sync_message::MessageLimits;
 use sync_core::{Author, DomainEvent, PlanDocument};
 use uuid::Uuid;
 
+use crate::config::SyncConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
 use crate::notifications::reminders;
@@ -56,6 +58,8 @@ pub struct Documents {
     hub: Arc<Hub>,
     instance_id: Uuid,
     max_document_bytes: usize,
+    /// What each loaded plan accepts from its sync peers.
+    sync_limits: SyncLimits,
     budget: usize,
     lru: Mutex<Lru>,
     /// One Automerge actor per (user, server process), bound to the user in the database.
@@ -75,18 +79,15 @@ const MAX_CACHED_CONTEXTS: usize = 100_000;
 const CONTEXT_TTL: Duration = Duration::from_secs(60);
 
 impl Documents {
-    pub fn new(
-        store: DynStore,
-        budget_bytes: usize,
-        hub: Arc<Hub>,
-        instance_id: Uuid,
-        max_document_bytes: usize,
-    ) -> Self {
+    pub fn new(store: DynStore, budget_bytes: usize, hub: Arc<Hub>, instance_id: Uuid, sync: &SyncConfig) -> Self {
+        // A message may not inflate past what it could carry uncompressed.
+        let message = MessageLimits { max_inflated_bytes: sync.max_frame_bytes, ..MessageLimits::default() };
         Documents {
             store,
             hub,
             instance_id,
-            max_document_bytes,
+            max_document_bytes: sync.max_document_bytes,
+            sync_limits: SyncLimits { message, ..SyncLimits::default() },
             budget: budget_bytes,
             lru: Mutex::default(),
             actors: Mutex::default(),
@@ -159,7 +160,7 @@ impl Documents {
             let doc = PlanDocument::load(&bytes).map_err(ApiError::internal)?;
             slot.chunks = chunks.len();
             slot.bytes = bytes.len();
-            slot.doc = Some(PlanSync::new(doc));
+            slot.doc = Some(PlanSync::with_limits(doc, self.sync_limits.clone()));
         }
         slot.doc.as_mut().ok_or_else(|| ApiError::internal("document vanished"))
     }
@@ -349,8 +350,10 @@ impl Documents {
             Ok(received) => received,
             Err(e) => return Err(refused(&mut guard, e.to_string())),
         };
+        // Changes waiting for their dependencies are held in memory: they count in the plan's size.
+        let waiting = sync.waiting_bytes();
         if received.changed() {
-            if guard.bytes + received.to_store.len() > self.max_document_bytes {
+            if guard.bytes + waiting + received.to_store.len() > self.max_document_bytes {
                 return Err(refused(&mut guard, "le plan dépasserait la taille maximale".into()));
             }
             let mut events = received.review.events.clone();
@@ -362,6 +365,9 @@ impl Documents {
             return Err(ApiError::internal("document vanished"));
         };
         let reply = sync.generate(peer_key);
+        let size = guard.bytes + waiting;
+        drop(guard);
+        self.account(document_id, size);
         Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
     }
 

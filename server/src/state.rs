@@ -33,7 +33,7 @@ impl AppState {
             config.doc_cache_mib.saturating_mul(1024 * 1024),
             hub.clone(),
             instance_id,
-            config.sync.max_document_bytes,
+            &config.sync,
         ));
         let metrics = Arc::new(Metrics::default());
         let web_push = Arc::new(crate::notifications::webpush::WebPushChannel::new(config.web_push.clone()));

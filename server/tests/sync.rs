@@ -179,31 +179,29 @@ async fn ephemeral_messages_reach_only_readers(db: &TestDb) {
     assert_eq!(adviser.ephemeral[0], vec![0xa1, 0x61, 0x78, 0x01]);
 }
 
-async fn the_http_fallback_syncs_with_the_same_engine(db: &TestDb) {
+/// One HTTP sync request: the body (a sync message, or nothing) in, the status and the answer out.
+async fn http_sync(s: &Setup, peer: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let req = axum::http::Request::post(format!("/api/v1/sync/{}", s.y1_doc))
+        .header("authorization", format!("Bearer {}", s.y1_token))
+        .header("x-peer-id", peer)
+        .header("content-type", "application/octet-stream")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(s.t.router.clone(), req).await.unwrap();
+    let status = resp.status();
+    (status, http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes().to_vec())
+}
+
+/// Syncs `doc` with the server over HTTP until neither side has anything to say.
+async fn http_sync_until_done(s: &Setup, peer: &str, doc: &mut PlanDocument) {
     use automerge::sync::{self, SyncDoc};
-    let s = setup(db).await;
-    let yp = Author::young_person(s.w.y1);
-    let mut doc = phone_replica(s.w.y1);
-    let id = doc.create_action(&yp, Utc::now(), new_action("Envoyer ma candidature")).unwrap().id;
     let mut state = sync::State::new();
-    let path = format!("/api/v1/sync/{}", s.y1_doc);
-    let mut rounds = 0;
-    loop {
-        rounds += 1;
-        assert!(rounds < 20, "never in sync");
+    for _ in 0..20 {
         let body = doc.automerge_mut().sync().generate_sync_message(&mut state).map(|m| m.encode());
-        let req = axum::http::Request::post(&path)
-            .header("authorization", format!("Bearer {}", s.y1_token))
-            .header("x-peer-id", "phone-background")
-            .header("content-type", "application/octet-stream")
-            .body(axum::body::Body::from(body.clone().unwrap_or_default()))
-            .unwrap();
-        let resp = tower::ServiceExt::oneshot(s.t.router.clone(), req).await.unwrap();
-        let status = resp.status();
-        let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let (status, bytes) = http_sync(s, peer, body.clone().unwrap_or_default()).await;
         if status == StatusCode::NO_CONTENT {
             if body.is_none() {
-                break;
+                return;
             }
             continue;
         }
@@ -211,6 +209,16 @@ async fn the_http_fallback_syncs_with_the_same_engine(db: &TestDb) {
         let message = sync::Message::decode(&bytes).unwrap();
         doc.automerge_mut().sync().receive_sync_message(&mut state, message).unwrap();
     }
+    panic!("never in sync");
+}
+
+async fn the_http_fallback_syncs_with_the_same_engine(db: &TestDb) {
+    let s = setup(db).await;
+    let yp = Author::young_person(s.w.y1);
+    let mut doc = phone_replica(s.w.y1);
+    let id = doc.create_action(&yp, Utc::now(), new_action("Envoyer ma candidature")).unwrap().id;
+    let path = format!("/api/v1/sync/{}", s.y1_doc);
+    http_sync_until_done(&s, "phone-background", &mut doc).await;
     let plan = s.t.get(&format!("/api/v1/young-people/{}/plan", s.w.y1), &s.a_token).await;
     assert_eq!(plan.body["actions"][0]["id"], json!(id.to_string()));
 
@@ -224,6 +232,77 @@ async fn the_http_fallback_syncs_with_the_same_engine(db: &TestDb) {
         s.t.raw(Method::POST, "/api/v1/sync/not-a-document", Some(&s.y1_token), "application/octet-stream", vec![])
             .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+fn leb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            return out.push(byte);
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A V1 sync message: no heads or needs, one `have` with `bloom` (or none), then `changes`.
+fn crafted_message(bloom: Option<&[u8]>, changes: &[Vec<u8>]) -> Vec<u8> {
+    let mut m = vec![0x42, 0, 0];
+    match bloom {
+        Some(bloom) => {
+            m.extend([1, 0]);
+            leb(&mut m, bloom.len() as u64);
+            m.extend(bloom);
+        }
+        None => m.push(0),
+    }
+    leb(&mut m, changes.len() as u64);
+    for change in changes {
+        leb(&mut m, change.len() as u64);
+        m.extend(change);
+    }
+    m
+}
+
+/// The attacks of issue 10 through HTTP sync, by the young person on their own plan: a 15-byte
+/// message whose Bloom filter asks for 2^32 − 1 probes (it aborted the process), one with zero
+/// bits per entry (a panic that poisoned the peer's state), a compressed change of zeros that
+/// inflates past the frame limit, and 1,001 changes that wait for a dependency that never comes.
+/// Each is refused with 422, and the same peer then syncs honestly.
+async fn hostile_sync_messages_are_refused_and_the_plan_still_syncs(db: &TestDb) {
+    use std::io::Write;
+    let s = setup(db).await;
+    let yp = Author::young_person(s.w.y1);
+    let probes = crafted_message(Some(&[0x01, 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff]), &[]);
+    assert_eq!(probes.len(), 15);
+    let zero_bits = crafted_message(Some(&[0x01, 0x00, 0x07]), &[]);
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 9 * 1024 * 1024]).unwrap();
+    let zeros = encoder.finish().unwrap();
+    let mut bomb = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    leb(&mut bomb, zeros.len() as u64);
+    bomb.extend(zeros);
+    let mut orphans_doc = phone_replica(s.w.y1);
+    for i in 0..1002 {
+        orphans_doc.create_action(&yp, Utc::now(), new_action(&format!("A{i}"))).unwrap();
+    }
+    // The first change after genesis is withheld: the 1,001 after it wait for it.
+    let changes = orphans_doc.automerge_mut().get_changes(&[]);
+    let orphans: Vec<Vec<u8>> = changes[2..].iter().map(|c| c.raw_bytes().to_vec()).collect();
+    for hostile in [probes, zero_bits, crafted_message(None, &[bomb]), crafted_message(None, &orphans)] {
+        let (status, body) = http_sync(&s, "phone", hostile).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
+        let (status, _) = http_sync(&s, "phone", Vec::new()).await;
+        assert!(status == StatusCode::OK || status == StatusCode::NO_CONTENT, "{status}");
+    }
+    let stored: usize = s.t.store.load_document(&s.y1_doc.to_string()).await.unwrap().iter().map(Vec::len).sum();
+    assert!(stored < 64 * 1024, "the stored plan grew to {stored} bytes");
+
+    let mut doc = phone_replica(s.w.y1);
+    let id = doc.create_action(&yp, Utc::now(), new_action("Relancer l'entreprise")).unwrap().id;
+    http_sync_until_done(&s, "phone", &mut doc).await;
+    let plan = s.t.get(&format!("/api/v1/young-people/{}/plan", s.w.y1), &s.a_token).await;
+    assert!(plan.body["actions"].as_array().unwrap().iter().any(|a| a["id"] == json!(id.to_string())));
 }
 
 async fn malformed_frames_and_foreign_actors_close_the_session(db: &TestDb) {
@@ -359,6 +438,7 @@ on_both_backends!(
     a_transfer_takes_effect_on_open_sessions,
     ephemeral_messages_reach_only_readers,
     the_http_fallback_syncs_with_the_same_engine,
+    hostile_sync_messages_are_refused_and_the_plan_still_syncs,
     malformed_frames_and_foreign_actors_close_the_session,
     two_phones_and_the_adviser_converge_in_every_order,
 );

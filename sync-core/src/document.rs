@@ -94,9 +94,10 @@ impl PlanDocument {
         self.doc.get_heads()
     }
 
-    /// The whole document, compacted.
+    /// The whole document, compacted. Changes still waiting for their dependencies are left out:
+    /// they are not part of the plan, and a peer could fill storage with them.
     pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
+        self.doc.save_with_options(automerge::SaveOptions { deflate: true, retain_orphans: false })
     }
 
     /// The changes made since the last `save` or `save_incremental`.

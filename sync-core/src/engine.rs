@@ -14,11 +14,16 @@ use chrono::{DateTime, Utc};
 use crate::document::PlanDocument;
 use crate::review::{Compensation, Review, compensate, review};
 use crate::rules::Author;
+use crate::sync_message::{self, MessageError, MessageLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("message de synchronisation illisible")]
     BadMessage,
+    #[error("message de synchronisation refusé : {0}")]
+    Refused(#[from] MessageError),
+    #[error("trop de changements attendent des dépendances inconnues ({changes} changements, {bytes} octets)")]
+    TooManyWaiting { changes: usize, bytes: usize },
     #[error("changements refusés par le document : {0}")]
     Rejected(String),
     #[error("des changements sont signés par un acteur d'un autre utilisateur")]
@@ -54,15 +59,92 @@ pub struct Applied {
     pub new_actors: Vec<ActorId>,
 }
 
+/// What a plan accepts from its peers: each message, and the changes Automerge holds back while
+/// their dependencies are missing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncLimits {
+    pub message: MessageLimits,
+    /// Changes that may wait for their dependencies (a Bloom filter's false positive makes a peer
+    /// withhold a change the server lacks; the next round asks for it).
+    pub max_waiting_changes: usize,
+    /// Their bytes.
+    pub max_waiting_bytes: usize,
+    /// Peers whose sync state is kept; past this, the least recently heard one is forgotten (it
+    /// resynchronises from its heads). A peer id is the client's choice: without a bound, one
+    /// user inventing ids could grow the plan's memory forever.
+    pub max_peers: usize,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        SyncLimits {
+            message: MessageLimits::default(),
+            max_waiting_changes: 1_000,
+            max_waiting_bytes: 1024 * 1024,
+            max_peers: 64,
+        }
+    }
+}
+
+/// What may be waiting for dependencies: an upper bound, the changes of every message received
+/// since Automerge's queue was last empty.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Waiting {
+    changes: usize,
+    bytes: usize,
+}
+
+/// Each peer's sync state, with when it was last used (a counter), at most `max` of them.
+struct Peers {
+    states: HashMap<String, (u64, sync::State)>,
+    clock: u64,
+    max: usize,
+}
+
+impl Peers {
+    /// The sync state of `peer`, made (and the least recently used one forgotten) if need be.
+    fn get(&mut self, peer: &str) -> &mut sync::State {
+        self.clock += 1;
+        let clock = self.clock;
+        if !self.states.contains_key(peer) && self.states.len() >= self.max {
+            let oldest = self.states.iter().min_by_key(|(_, (used, _))| *used).map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                self.states.remove(&oldest);
+            }
+        }
+        let (used, state) = self.states.entry(peer.to_owned()).or_insert_with(|| (clock, sync::State::new()));
+        *used = clock;
+        state
+    }
+}
+
 /// One plan and the sync state of each peer that syncs it.
 pub struct PlanSync {
     doc: PlanDocument,
-    peers: HashMap<String, sync::State>,
+    peers: Peers,
+    limits: SyncLimits,
+    waiting: Waiting,
 }
 
 impl PlanSync {
     pub fn new(doc: PlanDocument) -> Self {
-        PlanSync { doc, peers: HashMap::new() }
+        Self::with_limits(doc, SyncLimits::default())
+    }
+
+    pub fn with_limits(doc: PlanDocument, limits: SyncLimits) -> Self {
+        let peers = Peers { states: HashMap::new(), clock: 0, max: limits.max_peers.max(1) };
+        PlanSync { doc, peers, limits, waiting: Waiting::default() }
+    }
+
+    /// Bytes of received changes that may still wait for their dependencies (never stored; count
+    /// them in the plan's size).
+    pub fn waiting_bytes(&self) -> usize {
+        self.waiting.bytes
+    }
+
+    /// Peers with a sync state.
+    pub fn peer_count(&self) -> usize {
+        self.peers.states.len()
     }
 
     pub fn document(&self) -> &PlanDocument {
@@ -75,7 +157,7 @@ impl PlanSync {
 
     /// Forgets a peer (disconnected, or its sync state is to be rebuilt).
     pub fn remove_peer(&mut self, peer: &str) {
-        self.peers.remove(peer);
+        self.peers.states.remove(peer);
     }
 
     /// Applies one sync message from `peer`, written by `author`. `actor_allowed` says whether an
@@ -99,17 +181,39 @@ impl PlanSync {
 
     /// First half of [`Self::receive`], for callers that check actors asynchronously: applies the
     /// message and says which actors signed the new changes.
+    ///
+    /// The message is checked against the limits before Automerge reads it; changes whose
+    /// dependencies are missing wait in Automerge's queue, bounded by the limits: past them, the
+    /// message is refused (and the caller's reload empties the queue).
     pub fn apply(&mut self, peer: &str, message: &[u8]) -> Result<Applied, SyncError> {
+        let summary = sync_message::check(message, &self.limits.message)?;
         let message = sync::Message::decode(message).map_err(|_| SyncError::BadMessage)?;
         let before = self.doc.heads();
-        let state = self.peers.entry(peer.to_owned()).or_default();
+        let state = self.peers.get(peer);
         self.doc
             .automerge_mut()
             .sync()
             .receive_sync_message(state, message)
             .map_err(|e| SyncError::Rejected(e.to_string()))?;
+        if summary.changes > 0 {
+            self.count_waiting(summary)?;
+        }
         let new_actors = self.new_actors(&before);
         Ok(Applied { before, new_actors })
+    }
+
+    fn count_waiting(&mut self, summary: sync_message::MessageSummary) -> Result<(), SyncError> {
+        if self.doc.automerge_mut().get_missing_deps(&[]).is_empty() {
+            self.waiting = Waiting::default();
+            return Ok(());
+        }
+        self.waiting.changes = self.waiting.changes.saturating_add(summary.changes);
+        self.waiting.bytes = self.waiting.bytes.saturating_add(summary.change_bytes);
+        let Waiting { changes, bytes } = self.waiting;
+        if changes > self.limits.max_waiting_changes || bytes > self.limits.max_waiting_bytes {
+            return Err(SyncError::TooManyWaiting { changes, bytes });
+        }
+        Ok(())
     }
 
     /// Second half of [`Self::receive`]: reviews and compensates what [`Self::apply`] merged.
@@ -126,7 +230,7 @@ impl PlanSync {
 
     /// The next message for `peer`, if it needs one.
     pub fn generate(&mut self, peer: &str) -> Option<Vec<u8>> {
-        let state = self.peers.entry(peer.to_owned()).or_default();
+        let state = self.peers.get(peer);
         self.doc.automerge_mut().sync().generate_sync_message(state).map(sync::Message::encode)
     }
 
@@ -223,7 +327,132 @@ mod tests {
         let author = Author::young_person(Uuid::new_v4());
         assert!(matches!(
             server.receive("p", &author, b"\x42garbage", Utc::now(), |_| true),
-            Err(SyncError::BadMessage)
+            Err(SyncError::BadMessage | SyncError::Refused(_))
         ));
+    }
+
+    fn leb(out: &mut Vec<u8>, mut value: u64) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                return out.push(byte);
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// A V1 sync message with no heads or needs, one `have` whose Bloom filter is `bloom`, and
+    /// the given change chunks.
+    fn message(bloom: Option<&[u8]>, changes: &[&[u8]]) -> Vec<u8> {
+        let mut m = vec![0x42, 0, 0];
+        match bloom {
+            Some(bloom) => {
+                m.extend([1, 0]);
+                leb(&mut m, bloom.len() as u64);
+                m.extend(bloom);
+            }
+            None => m.push(0),
+        }
+        leb(&mut m, changes.len() as u64);
+        for change in changes {
+            leb(&mut m, change.len() as u64);
+            m.extend(*change);
+        }
+        m
+    }
+
+    fn filter(entries: u64, bits_per_entry: u64, probes: u64) -> Vec<u8> {
+        let mut bloom = Vec::new();
+        for value in [entries, bits_per_entry, probes] {
+            leb(&mut bloom, value);
+        }
+        bloom.extend(std::iter::repeat_n(0xff, (entries * bits_per_entry).div_ceil(8) as usize));
+        bloom
+    }
+
+    /// The attacks of issue 10 on a plan with some history: each is refused, and the plan still
+    /// answers an honest peer afterwards. Before the checks, the first one aborted the process
+    /// (16 GiB for the probes), the second burnt seconds of CPU, the third panicked.
+    #[test]
+    fn bloom_filters_that_would_exhaust_or_crash_automerge_are_refused() {
+        let yp_id = Uuid::new_v4();
+        let yp = Author::young_person(yp_id);
+        let mut doc = PlanDocument::genesis(yp_id).expect("genesis");
+        for i in 0..20 {
+            doc.create_action(&yp, Utc::now(), NewAction { title: format!("A{i}"), ..Default::default() }).expect("ok");
+        }
+        let mut server = PlanSync::new(doc);
+        for bloom in [filter(1, 10, u64::from(u32::MAX)), filter(1, 10, 1 << 24), filter(1, 0, 7), filter(0, 10, 7)] {
+            let refused = server.receive("attacker", &yp, &message(Some(&bloom), &[]), Utc::now(), |_| true);
+            assert!(matches!(refused, Err(SyncError::Refused(_))), "{refused:?}");
+            // What would have used the filter: it never reached the peer's sync state.
+            server.generate("attacker");
+        }
+        let mut many = vec![0x42, 0, 0];
+        leb(&mut many, 400_000);
+        many.extend(std::iter::repeat_n(0, 800_000));
+        many.push(0);
+        assert!(matches!(server.receive("attacker", &yp, &many, Utc::now(), |_| true), Err(SyncError::Refused(_))));
+
+        let mut phone = PlanDocument::genesis(yp_id).expect("genesis");
+        phone.set_actor(ActorId::random());
+        exchange(&mut server, &mut phone, &mut sync::State::new(), &yp);
+        assert_eq!(phone.plan().actions.len(), 20);
+    }
+
+    #[test]
+    fn a_compressed_change_may_not_inflate_past_the_limit() {
+        use std::io::Write;
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![0u8; 64 * 1024 * 1024]).expect("in memory");
+        let zeros = encoder.finish().expect("in memory");
+        let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+        leb(&mut chunk, zeros.len() as u64);
+        chunk.extend(&zeros);
+        let yp_id = Uuid::new_v4();
+        let mut server = PlanSync::new(PlanDocument::genesis(yp_id).expect("genesis"));
+        let received =
+            server.receive("p", &Author::young_person(yp_id), &message(None, &[&chunk]), Utc::now(), |_| true);
+        assert!(matches!(received, Err(SyncError::Refused(MessageError::TooLarge { .. }))), "{received:?}");
+    }
+
+    /// Changes whose dependencies never come: a few may wait (a Bloom filter's false positive),
+    /// more are refused, and the compacted plan never holds them.
+    #[test]
+    fn changes_waiting_for_unknown_dependencies_are_bounded_and_never_saved() {
+        let yp_id = Uuid::new_v4();
+        let yp = Author::young_person(yp_id);
+        let mut phone = PlanDocument::genesis(yp_id).expect("genesis");
+        phone.set_actor(ActorId::random());
+        for i in 0..6 {
+            phone
+                .create_action(&yp, Utc::now(), NewAction { title: format!("A{i}"), ..Default::default() })
+                .expect("ok");
+        }
+        let changes = phone.automerge_mut().get_changes(&[]);
+        // Genesis, then six changes in a chain: the first of them is withheld, the rest are orphans.
+        let orphans: Vec<Vec<u8>> = changes[2..].iter().map(|c| c.raw_bytes().to_vec()).collect();
+        let limits = SyncLimits { max_waiting_changes: 3, ..SyncLimits::default() };
+        let mut server = PlanSync::with_limits(PlanDocument::genesis(yp_id).expect("genesis"), limits);
+        for orphan in &orphans[..3] {
+            let received = server.receive("p", &yp, &message(None, &[orphan]), Utc::now(), |_| true);
+            assert!(!received.expect("may wait").changed());
+        }
+        assert!(server.waiting_bytes() > 0);
+        let mut saved = PlanDocument::load(&server.document_mut().save()).expect("loads");
+        assert!(saved.automerge_mut().get_missing_deps(&[]).is_empty(), "an orphan was saved");
+        let refused = server.receive("p", &yp, &message(None, &[&orphans[3]]), Utc::now(), |_| true);
+        assert!(matches!(refused, Err(SyncError::TooManyWaiting { changes: 4, .. })), "{refused:?}");
+    }
+
+    #[test]
+    fn a_peer_that_invents_ids_keeps_a_bounded_number_of_sync_states() {
+        let limits = SyncLimits { max_peers: 4, ..SyncLimits::default() };
+        let mut server = PlanSync::with_limits(PlanDocument::genesis(Uuid::new_v4()).expect("genesis"), limits);
+        for i in 0..100 {
+            server.generate(&format!("peer-{i}"));
+        }
+        assert_eq!(server.peer_count(), 4);
     }
 }

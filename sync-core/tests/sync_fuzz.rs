@@ -65,3 +65,52 @@ fn the_unmutated_message_is_accepted() {
     assert!(received.changed());
     assert_eq!(sync.document().plan().actions.len(), 1);
 }
+
+/// Honest peers are never refused by the message checks: a phone back from a long offline spell
+/// sends its whole document (a V2 message, deflated columns) and compressed changes; every message
+/// either side writes passes `sync_message::check`, and the two converge.
+#[test]
+fn what_automerge_writes_passes_the_message_checks() {
+    use sync_core::sync_message::{MessageLimits, check};
+    let young_person = Uuid::from_u128(7);
+    let author = Author::young_person(young_person);
+    let mut phone = PlanDocument::genesis(young_person).unwrap();
+    phone.set_actor(automerge::ActorId::random());
+    let long = "Préparer l'entretien avec la mission locale et relire le CV ".repeat(12);
+    for i in 0..60 {
+        let action =
+            NewAction { title: format!("Action {i}"), description: Some(long.clone()), ..NewAction::default() };
+        phone.create_action(&author, Utc::now(), action).unwrap();
+    }
+    let (mut server, _) = engine();
+    let mut state = sync::State::new();
+    let limits = MessageLimits::default();
+    let (mut biggest, mut whole_documents) = (0, 0);
+    // A chunk header: the magic bytes, a checksum, then the chunk type (0: a whole document).
+    let is_document = |w: &[u8]| w[..4] == [0x85, 0x6f, 0x4a, 0x83] && w[8] == 0;
+    for _ in 0..16 {
+        let up = phone.automerge_mut().sync().generate_sync_message(&mut state).map(sync::Message::encode);
+        if let Some(bytes) = &up {
+            let summary = check(bytes, &limits).expect("the phone's message passes");
+            biggest = biggest.max(summary.change_bytes);
+            whole_documents += bytes.windows(9).filter(|w| is_document(w)).count();
+            server.receive("phone", &author, bytes, Utc::now(), |_| true).expect("accepted");
+        }
+        let down = server.generate("phone");
+        if let Some(bytes) = &down {
+            check(bytes, &limits).expect("the server's message passes");
+            phone
+                .automerge_mut()
+                .sync()
+                .receive_sync_message(&mut state, sync::Message::decode(bytes).unwrap())
+                .unwrap();
+        }
+        if up.is_none() && down.is_none() {
+            break;
+        }
+    }
+    assert_eq!(server.document().plan().actions.len(), 60);
+    assert_eq!(server.document().plan(), phone.plan());
+    assert!(whole_documents > 0, "the phone sent its whole document");
+    assert!(biggest > 30_000, "the whole document went up inflated ({biggest} bytes)");
+}
