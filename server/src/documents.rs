@@ -66,6 +66,9 @@ pub struct Documents {
     actors: Mutex<HashMap<Uuid, ActorId>>,
     /// The actor of this process's compensating changes (no user owns it; a peer may not use it).
     server_actor: ActorId,
+    /// Set once `server_actor` is reserved in the database, before its first change: a peer may
+    /// then not sign with it, on any instance, after this process is gone too.
+    server_actor_reserved: tokio::sync::OnceCell<()>,
     /// What each plan's notifications need (first name, time zones, followers, preferences), read
     /// once rather than on every write; dropped on transfers and preference changes here, and
     /// after [`CONTEXT_TTL`] for changes made through another instance.
@@ -92,6 +95,7 @@ impl Documents {
             lru: Mutex::default(),
             actors: Mutex::default(),
             server_actor: ActorId::random(),
+            server_actor_reserved: tokio::sync::OnceCell::new(),
             contexts: Mutex::default(),
         }
     }
@@ -139,6 +143,11 @@ impl Documents {
         if let Some(entry) = lru.entries.remove(document_id) {
             lru.bytes = lru.bytes.saturating_sub(entry.bytes);
         }
+    }
+
+    /// The actor of this process's compensating changes.
+    pub fn server_actor(&self) -> &ActorId {
+        &self.server_actor
     }
 
     /// Bytes of saved plans currently cached.
@@ -342,6 +351,11 @@ impl Documents {
                 return Err(refused(&mut guard, "changements signés par l'acteur d'un autre utilisateur".into()));
             }
         }
+        if let Err(e) = self.reserve_server_actor(now).await {
+            guard.doc = None;
+            self.forget(document_id);
+            return Err(e);
+        }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));
         };
@@ -369,6 +383,18 @@ impl Documents {
         drop(guard);
         self.account(document_id, size);
         Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
+    }
+
+    async fn reserve_server_actor(&self, now: DateTime<Utc>) -> ApiResult<()> {
+        self.server_actor_reserved
+            .get_or_try_init(|| async {
+                match self.store.reserve_actor(&self.server_actor.to_hex_string(), now).await? {
+                    true => Ok(()),
+                    false => Err(ApiError::internal("the server's fresh actor is bound to a user")),
+                }
+            })
+            .await
+            .map(|_| ())
     }
 
     /// The server's next sync message for `peer_key`, if it needs one.

@@ -179,17 +179,54 @@ async fn ephemeral_messages_reach_only_readers(db: &TestDb) {
     assert_eq!(adviser.ephemeral[0], vec![0xa1, 0x61, 0x78, 0x01]);
 }
 
-/// One HTTP sync request: the body (a sync message, or nothing) in, the status and the answer out.
+/// One HTTP sync request of the young person's phone: the body (a sync message, or nothing) in,
+/// the status and the answer out.
 async fn http_sync(s: &Setup, peer: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-    let req = axum::http::Request::post(format!("/api/v1/sync/{}", s.y1_doc))
-        .header("authorization", format!("Bearer {}", s.y1_token))
+    http_sync_as(&s.t, s.y1_doc, &s.y1_token, peer, body).await
+}
+
+async fn http_sync_as(t: &TestApp, doc: DocumentId, token: &str, peer: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let req = axum::http::Request::post(format!("/api/v1/sync/{doc}"))
+        .header("authorization", format!("Bearer {token}"))
         .header("x-peer-id", peer)
         .header("content-type", "application/octet-stream")
         .body(axum::body::Body::from(body))
         .unwrap();
-    let resp = tower::ServiceExt::oneshot(s.t.router.clone(), req).await.unwrap();
+    let resp = tower::ServiceExt::oneshot(t.router.clone(), req).await.unwrap();
     let status = resp.status();
     (status, http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes().to_vec())
+}
+
+/// Sends `doc`'s changes since genesis in one sync message; the status of the answer.
+async fn push_changes(t: &TestApp, plan: DocumentId, token: &str, doc: &mut PlanDocument) -> StatusCode {
+    let changes: Vec<Vec<u8>> = doc.automerge_mut().get_changes(&[]).iter().map(|c| c.raw_bytes().to_vec()).collect();
+    http_sync_as(t, plan, token, "reserved", crafted_message(None, &changes)).await.0
+}
+
+/// Nobody signs with a plan's genesis actor (the young person's id), nor with the actor of a
+/// server process, even one that is gone: before, the first user to use either took it.
+async fn reserved_actors_may_not_sign(db: &TestDb) {
+    let s = setup(db).await;
+    let yp = Author::young_person(s.w.y1);
+    let genesis_actor = ActorId::from(s.w.y1.as_bytes().as_slice());
+    for (token, author) in [(&s.a_token, Author::adviser(s.w.a)), (&s.y1_token, yp.clone())] {
+        let mut doc = PlanDocument::genesis(s.w.y1).unwrap();
+        doc.set_actor(genesis_actor.clone());
+        doc.create_action(&author, Utc::now(), new_action("Signée par la création du plan")).unwrap();
+        assert_eq!(push_changes(&s.t, s.y1_doc, token, &mut doc).await, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // This instance syncs once (its actor is reserved then); a second instance refuses the actor.
+    http_sync_until_done(&s, "phone", &mut phone_replica(s.w.y1)).await;
+    let server_actor = s.t.state.documents.server_actor().clone();
+    let two = db.app().await;
+    let mut doc = PlanDocument::genesis(s.w.y1).unwrap();
+    doc.set_actor(server_actor);
+    doc.create_action(&yp, Utc::now(), new_action("Signée par le serveur")).unwrap();
+    assert_eq!(push_changes(&two, s.y1_doc, &s.y1_token, &mut doc).await, StatusCode::UNPROCESSABLE_ENTITY);
+    // An actor of the phone's own is still bound on first sight.
+    let mut phone = phone_replica(s.w.y1);
+    phone.create_action(&yp, Utc::now(), new_action("Signée par le téléphone")).unwrap();
+    assert_eq!(push_changes(&two, s.y1_doc, &s.y1_token, &mut phone).await, StatusCode::OK);
 }
 
 /// Syncs `doc` with the server over HTTP until neither side has anything to say.
@@ -439,6 +476,7 @@ on_both_backends!(
     ephemeral_messages_reach_only_readers,
     the_http_fallback_syncs_with_the_same_engine,
     hostile_sync_messages_are_refused_and_the_plan_still_syncs,
+    reserved_actors_may_not_sign,
     malformed_frames_and_foreign_actors_close_the_session,
     two_phones_and_the_adviser_converge_in_every_order,
 );

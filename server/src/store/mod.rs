@@ -514,8 +514,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes every access and refresh token of a family (logout, reuse).
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 
-    /// Binds an Automerge actor to a user; false when it is bound to someone else.
+    /// Binds an Automerge actor to a user; false when it is bound to someone else or reserved (a
+    /// plan's genesis actor, a server process's actor).
     async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Reserves a server process's actor, so that no user may sign with it; false when a user
+    /// already holds it.
+    async fn reserve_actor(&self, actor_hex: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
     /// Tells the other server instances that a plan changed (PostgreSQL NOTIFY; nothing to do for
     /// SQLite, which serves one instance). `origin` names the instance that wrote.

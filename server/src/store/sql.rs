@@ -223,6 +223,12 @@ macro_rules! impl_store {
                 .bind(millis(at))
                 .execute(&mut *tx)
                 .await?;
+                // The genesis change is signed by the young person's id: nobody may sign with it again.
+                sqlx::query("INSERT INTO reserved_actors (actor_id, reason, created_at) VALUES ($1, 'genesis', $2)")
+                    .bind(user.id.simple().to_string())
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -536,7 +542,8 @@ macro_rules! impl_store {
 
             async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
                 sqlx::query(
-                    "INSERT INTO actor_bindings (actor_id, user_id, created_at) VALUES ($1, $2, $3) \
+                    "INSERT INTO actor_bindings (actor_id, user_id, created_at) SELECT $1, $2, $3 \
+                     WHERE NOT EXISTS (SELECT 1 FROM reserved_actors WHERE actor_id = $1) \
                      ON CONFLICT (actor_id) DO NOTHING",
                 )
                 .bind(actor_hex)
@@ -544,11 +551,30 @@ macro_rules! impl_store {
                 .bind(millis(at))
                 .execute(&self.pool)
                 .await?;
-                let (owner,): (String,) = sqlx::query_as("SELECT user_id FROM actor_bindings WHERE actor_id = $1")
-                    .bind(actor_hex)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(owner == user_id.to_string())
+                let owner: Option<(String,)> =
+                    sqlx::query_as("SELECT user_id FROM actor_bindings WHERE actor_id = $1")
+                        .bind(actor_hex)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(owner.is_some_and(|(owner,)| owner == user_id.to_string()))
+            }
+
+            async fn reserve_actor(&self, actor_hex: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                sqlx::query(
+                    "INSERT INTO reserved_actors (actor_id, reason, created_at) \
+                     SELECT $1, 'server', $2 WHERE NOT EXISTS (SELECT 1 FROM actor_bindings WHERE actor_id = $1) \
+                     ON CONFLICT (actor_id) DO NOTHING",
+                )
+                .bind(actor_hex)
+                .bind(millis(at))
+                .execute(&self.pool)
+                .await?;
+                let reserved: Option<(String,)> =
+                    sqlx::query_as("SELECT actor_id FROM reserved_actors WHERE actor_id = $1")
+                        .bind(actor_hex)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(reserved.is_some())
             }
 
             async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>> {
