@@ -107,6 +107,51 @@ pub struct Config {
     // --- web push (issue 6) ---
     #[command(flatten)]
     pub web_push: WebPushConfig,
+    // --- edges (issue 10) ---
+    #[command(flatten)]
+    pub http: HttpConfig,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>`; set it in every deployment.
+    #[arg(long = "metrics-token", env = "PASS_EMPLOI_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
+}
+
+// --- edges (issue 10) ---
+
+/// The connections `serve` accepts: timeouts and a cap (see `crate::listener`).
+#[derive(Clone, Debug, Args, PartialEq)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers, and the longest an idle keep-alive
+    /// connection waits for its next request.
+    #[arg(
+        long = "http-header-timeout-secs",
+        env = "PASS_EMPLOI_HTTP_HEADER_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body (408 after).
+    #[arg(
+        long = "http-body-timeout-secs",
+        env = "PASS_EMPLOI_HTTP_BODY_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub body_timeout_secs: u64,
+    /// Connections served at once (WebSocket sessions included); more wait in the listen queue.
+    /// Keep it below the file-descriptor limit (`ulimit -n`) minus the database pool.
+    #[arg(
+        long = "http-max-connections",
+        env = "PASS_EMPLOI_HTTP_MAX_CONNECTIONS",
+        default_value_t = 768,
+        global = true
+    )]
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { header_timeout_secs: 10, body_timeout_secs: 60, max_connections: 768 }
+    }
 }
 
 // --- web push (issue 6) ---
@@ -330,6 +375,15 @@ pub struct DeliveryConfig {
     /// Period of the scheduler (reminders, weekly nudges, expired rows), in seconds.
     #[arg(long = "scheduler-secs", env = "PASS_EMPLOI_SCHEDULER_SECS", default_value_t = 60, global = true)]
     pub scheduler_secs: u64,
+    /// Device tokens kept per user (the most recently registered); a new one replaces the least
+    /// recently seen.
+    #[arg(
+        long = "device-tokens-per-user",
+        env = "PASS_EMPLOI_DEVICE_TOKENS_PER_USER",
+        default_value_t = 10,
+        global = true
+    )]
+    pub device_tokens_per_user: i64,
     /// Device tokens not registered again for this many days are deleted.
     #[arg(
         long = "device-token-stale-days",
@@ -351,6 +405,7 @@ impl Default for DeliveryConfig {
             lease_secs: 120,
             poll_ms: 1_000,
             scheduler_secs: 60,
+            device_tokens_per_user: 10,
             device_token_stale_days: 60,
         }
     }
@@ -372,24 +427,46 @@ impl Config {
             argon2: Argon2Config::for_tests(),
             sync: SyncConfig::default(),
             web_push: WebPushConfig::default(),
+            http: HttpConfig::default(),
+            metrics_token: None,
         }
     }
 }
 
-/// Hides the password of a database URL.
+/// Hides the password of a database URL: in its userinfo (`user:secret@`) and in any query
+/// parameter whose name contains `password` (`?password=`, `&sslpassword=`).
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            if userinfo.contains(':') {
-                format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-            } else {
-                url.to_owned()
+    // The userinfo first (a password may hold a raw `?`), then the query of what follows it.
+    let (mut out, rest) = match url.find("://") {
+        Some(scheme) => match url.rfind('@') {
+            Some(at) if at > scheme => {
+                let userinfo = &url[scheme + 3..at];
+                let shown = match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:***"),
+                    None => userinfo.to_owned(),
+                };
+                (format!("{}{shown}@", &url[..scheme + 3]), &url[at + 1..])
             }
+            _ => (url[..scheme + 3].to_owned(), &url[scheme + 3..]),
+        },
+        None => (String::new(), url),
+    };
+    match rest.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if key.to_ascii_lowercase().contains("password") => format!("{key}=***"),
+                    _ => param.to_owned(),
+                })
+                .collect();
+            out.push_str(path);
+            out.push('?');
+            out.push_str(&params.join("&"));
         }
-        _ => url.to_owned(),
+        None => out.push_str(rest),
     }
+    out
 }
 
 impl fmt::Debug for Config {
@@ -405,7 +482,10 @@ impl fmt::Debug for Config {
             .field("access_ttl_secs", &self.access_ttl_secs)
             .field("refresh_ttl_days", &self.refresh_ttl_days)
             .field("argon2", &self.argon2)
+            .field("sync", &self.sync)
             .field("web_push", &self.web_push)
+            .field("http", &self.http)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

@@ -59,6 +59,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("corps de requête trop volumineux")]
     PayloadTooLarge,
+    #[error("le corps de la requête n'est pas arrivé à temps")]
+    RequestTimeout,
     #[error("type de contenu non pris en charge : application/json attendu")]
     UnsupportedMediaType,
     #[error("trop de sessions de synchronisation ouvertes pour ce compte")]
@@ -101,6 +103,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Corps de requête trop volumineux")
             }
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request-timeout", "Délai de réception dépassé"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Type de contenu non pris en charge")
             }
@@ -210,12 +213,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if is_body_timeout(&e) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest(e.body_text())
             }
         })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Whether reading a body failed because the client took too long (the listener's body deadline).
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Deserializes a JSON body, naming the failing field.

@@ -96,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { demo } => {
+            if config.metrics_token.is_none() {
+                tracing::warn!("/metrics is open to anyone who reaches the server: set --metrics-token in deployments");
+            }
             let state = AppState::new(store, config.clone())?;
             // Web Push: the VAPID key pair is generated on the first start and kept in the database.
             let vapid = state.web_push.keys(state.store.as_ref()).await.context("VAPID keys")?;
@@ -130,11 +133,11 @@ async fn main() -> anyhow::Result<()> {
             let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             println!("listening on http://{}", listener.local_addr()?);
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            let limits = server::listener::Limits::from_config(&config.http);
+            server::listener::serve(listener, app(state), limits, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
             running.stop().await;
             Ok(())
         }

@@ -61,6 +61,8 @@ pub fn check(device: &NewDevice) -> Vec<FieldError> {
 
 /// Registers the caller's device, or refreshes it (201 when new, 200 when already known). A token
 /// registered by another account moves to the caller (the last account signed in on the phone).
+/// Each account keeps its 10 most recently registered tokens (`--device-tokens-per-user`): a new
+/// one replaces the least recently seen, so re-registering always works.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
     request_body = NewDevice,
     responses((status = 201, body = DeviceView, description = "Registered"),
@@ -80,7 +82,8 @@ pub async fn register(
         return Err(ApiError::Validation(errors));
     }
     let now = Utc::now();
-    let created = state.store.upsert_device_token(user.id, &device.platform, &device.token, now).await?;
+    let keep = state.config.delivery.device_tokens_per_user;
+    let created = state.store.upsert_device_token_keeping(user.id, &device.platform, &device.token, now, keep).await?;
     let stored = state
         .store
         .device_tokens_of(user.id)

@@ -2,8 +2,11 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -47,5 +50,9 @@ pub fn app(state: AppState) -> Router {
             use axum::response::IntoResponse;
             ApiError::internal("a handler panicked").into_response()
         }))
+        // Every answer: never sniffed as another type, never kept by a cache (most carry a
+        // caller's data or tokens; a handler may still set its own Cache-Control).
+        .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .with_state(state)
 }

@@ -15,7 +15,7 @@ use crate::auth::AuthUser;
 use crate::auth::tokens::{hash_token, new_activation_code, normalize_activation_code};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, FieldError, Problem};
 use crate::state::AppState;
-use crate::store::{NewUser, PlanAccess};
+use crate::store::{NewUser, PlanAccess, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/young-people", get(list).post(create)).route("/api/v1/young-people/{id}", get(show))
@@ -123,10 +123,14 @@ fn text_field(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
     }
 }
 
-/// Creates a young person in the caller's structure and portfolio, with their plan.
+/// Creates a young person in the caller's structure and portfolio, with their plan. An email
+/// already in use is a 409 only when it is a young person the caller can already see; any other
+/// account's email is a 422 on `email` (code `unavailable`), the same whoever holds it.
 #[utoipa::path(post, path = "/api/v1/young-people", tag = "young people", security(("bearer" = [])),
     request_body = NewYoungPerson,
-    responses((status = 201, body = CreatedYoungPerson), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedYoungPerson),
+        (status = 409, body = Problem, description = "A young person the caller can see has this email"),
+        (status = 422, body = Problem, description = "Invalid input, or an email that cannot be used")))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -179,8 +183,32 @@ pub async fn create(
         activation_code_hash: Some(hash_token(&normalize_activation_code(&code))),
         activation_expires_at: Some(now + Duration::days(ACTIVATION_TTL_DAYS)),
     };
-    state.store.create_young_person(&new, Some(user.id), &document_id, &snapshot, now).await?;
+    match state.store.create_young_person(&new, Some(user.id), &document_id, &snapshot, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(what)) if what == "email" => return Err(email_taken(&state, &user, &new.email).await),
+        Err(e) => return Err(e.into()),
+    }
     Ok((StatusCode::CREATED, Json(CreatedYoungPerson { id, plan_document_id: document_id, activation_code: code })))
+}
+
+/// The answer to a creation whose email already has an account. Only a young person the caller
+/// could already open is named as such (409); every other account (staff, another structure or
+/// portfolio, archived) gets the same 422, so the answer tells nothing about who holds it.
+async fn email_taken(state: &AppState, user: &AuthUser, email: &str) -> ApiError {
+    let visible = match state.store.user_by_email(email).await {
+        Ok(Some(existing)) if existing.role == Role::YoungPerson => plan_access(state, user, existing.id).await.is_ok(),
+        Ok(_) => false,
+        Err(e) => return e.into(),
+    };
+    if visible {
+        ApiError::Conflict("ce jeune a déjà un compte : retrouvez-le dans votre portefeuille".into())
+    } else {
+        ApiError::Validation(vec![FieldError {
+            field: "email".into(),
+            code: "unavailable".into(),
+            message: "cette adresse e-mail ne peut pas être utilisée pour un nouveau compte".into(),
+        }])
+    }
 }
 
 #[derive(Serialize, ToSchema)]

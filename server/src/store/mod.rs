@@ -620,6 +620,16 @@ pub trait Store: Send + Sync + 'static {
         token: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// [`Store::upsert_device_token`], then the user keeps this token and their `keep - 1` most
+    /// recently seen others; older ones are deleted (one transaction). True when it was new.
+    async fn upsert_device_token_keeping(
+        &self,
+        user_id: Uuid,
+        platform: &str,
+        token: &str,
+        at: DateTime<Utc>,
+        keep: i64,
+    ) -> StoreResult<bool>;
     /// A user's device tokens, oldest first.
     async fn device_tokens_of(&self, user_id: Uuid) -> StoreResult<Vec<DeviceToken>>;
     /// Deletes a token (only if it is `owner`'s, when given). False when there was none.

@@ -1171,7 +1171,20 @@ macro_rules! impl_store {
                 token: &str,
                 at: DateTime<Utc>,
             ) -> StoreResult<bool> {
+                // No cap: every token of the user is kept.
+                $crate::store::Store::upsert_device_token_keeping(self, user_id, platform, token, at, i64::MAX).await
+            }
+
+            async fn upsert_device_token_keeping(
+                &self,
+                user_id: Uuid,
+                platform: &str,
+                token: &str,
+                at: DateTime<Utc>,
+                keep: i64,
+            ) -> StoreResult<bool> {
                 let id = Uuid::new_v4().to_string();
+                let mut tx = self.pool.begin().await?;
                 let (stored,): (String,) = sqlx::query_as(
                     "INSERT INTO device_tokens (id, user_id, platform, token, created_at, last_seen_at) \
                      VALUES ($1, $2, $3, $4, $5, $5) \
@@ -1184,8 +1197,20 @@ macro_rules! impl_store {
                 .bind(platform)
                 .bind(token)
                 .bind(millis(at))
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
+                // The user keeps the token just registered and their `keep - 1` most recently seen others.
+                sqlx::query(
+                    "DELETE FROM device_tokens WHERE user_id = $1 AND token <> $2 AND id NOT IN \
+                       (SELECT id FROM device_tokens WHERE user_id = $1 AND token <> $2 \
+                        ORDER BY last_seen_at DESC, created_at DESC, id LIMIT $3)",
+                )
+                .bind(user_id.to_string())
+                .bind(token)
+                .bind(keep.max(1) - 1)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(stored == id)
             }
 
