@@ -31,7 +31,8 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// `None` (after saying so loudly) when PostgreSQL is asked for and TEST_DATABASE_URL is unset.
+    /// `None` (after saying so loudly) when PostgreSQL is asked for and TEST_DATABASE_URL is unset;
+    /// with `CI` set, an unset URL or an unreachable server fails the test instead.
     pub async fn new(backend: Backend) -> Option<TestDb> {
         let dir = std::env::temp_dir().join(format!("pe-test-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -39,6 +40,8 @@ impl TestDb {
             Backend::Sqlite => Some(TestDb { backend, dir, url: None, admin_url: None, db_name: None }),
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    // In CI a skipped backend would pass unseen: there, PostgreSQL is required.
+                    assert!(std::env::var_os("CI").is_none(), "CI is set but TEST_DATABASE_URL is not");
                     eprintln!("SKIPPED: PostgreSQL tests (TEST_DATABASE_URL unset)");
                     return None;
                 };
