@@ -279,6 +279,91 @@ async fn a_client_ephemeral_never_carries_a_notice(db: &TestDb) {
     assert_eq!(ephemerals_heard(&mut adviser, Duration::from_secs(1)).await, vec![]);
 }
 
+// ---- the phones' client: a session ended by its token reconnects with a fresh one ----
+
+/// An app's tokens: the current access token, and the one a refresh hands out.
+struct Tokens {
+    current: std::sync::Mutex<Option<String>>,
+    fresh: String,
+    refreshes: std::sync::atomic::AtomicUsize,
+}
+
+impl sync_core::client::TokenSource for Tokens {
+    fn access_token(&self) -> Option<String> {
+        self.current.lock().unwrap().clone()
+    }
+
+    fn refresh_access_token(&self) -> Option<String> {
+        self.refreshes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.current.lock().unwrap() = Some(self.fresh.clone());
+        Some(self.fresh.clone())
+    }
+}
+
+#[derive(Default)]
+struct Connections(std::sync::Mutex<Vec<sync_core::client::Connection>>);
+
+impl sync_core::client::PlanListener for Connections {
+    fn plan_changed(&self) {}
+
+    fn connection_changed(&self, connection: sync_core::client::Connection) {
+        self.0.lock().unwrap().push(connection);
+    }
+}
+
+/// Polls `done` for up to 10 s.
+async fn wait(done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phones_client_reconnects_with_a_fresh_token_after_a_logout_elsewhere() {
+    use std::sync::Arc;
+    use sync_core::client::{ClientConfig, Connection, OfflineClient};
+    let db = TestDb::new(common::Backend::Sqlite).await.unwrap();
+    let s = setup_with(&db, |_| {}).await;
+    let revoked = s.t.token("y1@test.fr").await;
+    let tokens = Arc::new(Tokens {
+        current: std::sync::Mutex::new(Some(revoked.clone())),
+        fresh: s.t.token("y1@test.fr").await,
+        refreshes: Default::default(),
+    });
+    let dir = std::env::temp_dir().join(format!("pe-phone-{}", Uuid::new_v4().simple()));
+    let config = ClientConfig {
+        server_url: format!("http://{}", s.addr),
+        data_dir: dir.clone(),
+        young_person_id: s.w.y1,
+        plan_document_id: s.y1_doc.to_string(),
+        timezone: "Europe/Paris".into(),
+    };
+    let phone = Arc::new(OfflineClient::open(config, tokens.clone()).unwrap().0);
+    let seen = Arc::new(Connections::default());
+    phone.set_listener(Some(seen.clone()));
+    let p = phone.clone();
+    tokio::task::spawn_blocking(move || p.start_live()).await.unwrap().unwrap();
+    let online = |n: usize| seen.0.lock().unwrap().iter().filter(|c| **c == Connection::Online).count() >= n;
+    assert!(wait(|| online(1)).await, "never online");
+
+    // The token is revoked (a logout on a stolen copy, say): the session ends, and the client
+    // refreshes at once and is back online, without showing a refusal.
+    let r = s.t.call(Method::POST, "/api/v1/auth/logout", Some(&revoked), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(wait(|| online(2)).await, "not back online: {:?}", seen.0.lock().unwrap());
+    assert_eq!(tokens.refreshes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(!seen.0.lock().unwrap().iter().any(|c| matches!(c, Connection::Refused(_))));
+    let id = adviser_creates_an_action(&s, "Après la reconnexion").await;
+    assert!(wait(|| phone.actions(None).iter().any(|a| a.id == id)).await, "the live session does not serve");
+
+    let p = phone.clone();
+    tokio::task::spawn_blocking(move || p.stop_live()).await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    db.cleanup().await;
+}
+
 on_both_backends!(
     logout_ends_the_sessions_of_that_login_only,
     refresh_token_reuse_ends_the_family_sessions,

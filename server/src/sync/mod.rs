@@ -34,6 +34,7 @@ pub fn relayable_ephemeral(data: &[u8]) -> bool {
             Ok(claims) => claims,
             Err(_) => return false,
         },
+        Ok(minicbor::data::Type::Break | minicbor::data::Type::Unknown(_)) => return false,
         Ok(_) => {
             if d.skip().is_err() {
                 return false;
@@ -108,4 +109,54 @@ pub fn notice_payload(notice: &Notice) -> Vec<u8> {
     })();
     debug_assert!(written.is_ok(), "writing CBOR into a Vec cannot fail");
     e.into_writer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cbor(
+        f: impl FnOnce(&mut minicbor::Encoder<Vec<u8>>) -> Result<(), minicbor::encode::Error<std::convert::Infallible>>,
+    ) -> Vec<u8> {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        f(&mut e).unwrap_or_else(|_| unreachable!());
+        e.into_writer()
+    }
+
+    #[test]
+    fn server_peer_ids_are_reserved_in_any_case() {
+        assert!(impersonates_server("pass-emploi-server-5f0c"));
+        assert!(impersonates_server("  PASS-Emploi-Server-x"));
+        assert!(!impersonates_server("phone-pass-emploi-server-"));
+        assert!(!impersonates_server("pass-emploi-serv"));
+        assert!(!impersonates_server("été"));
+    }
+
+    #[test]
+    fn client_ephemerals_never_pass_for_notices() {
+        let notice =
+            Notice { id: uuid::Uuid::nil(), for_user: uuid::Uuid::nil(), at: chrono::Utc::now(), reasons: vec![] };
+        assert!(!relayable_ephemeral(&notice_payload(&notice)));
+        // Presence data, a bare value, a map whose `type` is something else: relayed.
+        assert!(relayable_ephemeral(&cbor(|e| e.map(1)?.str("x")?.u8(1).map(|_| ()))));
+        assert!(relayable_ephemeral(&cbor(|e| e.str("notice").map(|_| ()))));
+        assert!(relayable_ephemeral(&cbor(|e| e.map(2)?.str("type")?.str("cursor")?.u8(3)?.str("type").map(|_| ()))));
+        // `notice` however spelt, after another `type`, in an indefinite map or text.
+        assert!(!relayable_ephemeral(&cbor(|e| e.map(1)?.str("type")?.str(" Notice").map(|_| ()))));
+        assert!(!relayable_ephemeral(&cbor(|e| e
+            .map(2)?
+            .str("type")?
+            .str("x")?
+            .str("type")?
+            .str("notice")
+            .map(|_| ()))));
+        assert!(!relayable_ephemeral(&cbor(|e| {
+            e.begin_map()?.begin_str()?.str("ty")?.str("pe")?.end()?.str("notice")?.end().map(|_| ())
+        })));
+        // Not CBOR, truncated, or trailing bytes: refused.
+        assert!(!relayable_ephemeral(b""));
+        assert!(!relayable_ephemeral(&[0xa1, 0x64, b't']));
+        assert!(!relayable_ephemeral(&[0x01, 0x02]));
+        assert!(!relayable_ephemeral(&[0xff]));
+    }
 }
