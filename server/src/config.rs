@@ -258,6 +258,15 @@ pub struct SyncConfig {
     /// A session that sends nothing (not even a pong) for this many seconds is closed.
     #[arg(long = "sync-idle-secs", env = "PASS_EMPLOI_SYNC_IDLE_SECS", default_value_t = 60, global = true)]
     pub idle_secs: u64,
+    /// Seconds between two checks of an open session's token and of its access to each plan (what
+    /// another instance revoked or transferred without this one hearing of it).
+    #[arg(
+        long = "sync-revalidate-secs",
+        env = "PASS_EMPLOI_SYNC_REVALIDATE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub revalidate_secs: u64,
 }
 
 impl Default for SyncConfig {
@@ -269,6 +278,7 @@ impl Default for SyncConfig {
             messages_per_second: 50.0,
             ping_secs: 20,
             idle_secs: 60,
+            revalidate_secs: 30,
         }
     }
 }

@@ -12,6 +12,10 @@ use crate::ids::DocumentId;
 /// The only protocol version.
 pub const PROTOCOL_V1: &str = "1";
 
+/// The `message` of the `error` frame with which the server ends a session whose access token
+/// expired or was revoked: the client refreshes its token and reconnects (or is signed out).
+pub const TOKEN_ENDED_MESSAGE: &str = "session terminée : jeton expiré ou révoqué, reconnectez-vous";
+
 /// `peerMetadata` of `join` and `peer`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerMetadata {

@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sync_core::model::Role;
 use uuid::Uuid;
 
@@ -43,15 +43,21 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The user an access token belongs to (401 when unknown, expired or revoked).
 pub async fn user_from_token(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    token_session(state, token).await.map(|(user, _)| user)
+}
+
+/// The user an access token belongs to and when the token expires (a sync session ends then).
+pub async fn token_session(state: &AppState, token: &str) -> Result<(AuthUser, DateTime<Utc>), ApiError> {
     if token.is_empty() || token.len() > 256 {
         return Err(ApiError::Unauthorized);
     }
     let owner = state.store.access_token_owner(&hash_token(token), Utc::now()).await?.ok_or(ApiError::Unauthorized)?;
-    Ok(AuthUser {
+    let user = AuthUser {
         id: owner.user_id,
         role: owner.role,
         structure_id: owner.structure_id,
         family_id: owner.family_id,
         timezone: owner.timezone,
-    })
+    };
+    Ok((user, owner.expires_at))
 }

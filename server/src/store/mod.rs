@@ -78,6 +78,8 @@ pub struct TokenOwner {
     pub structure_id: Option<Uuid>,
     pub family_id: Uuid,
     pub timezone: String,
+    /// When the token stops being valid (a sync session ends at that instant).
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -511,8 +513,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn access_token_owner(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenOwner>>;
     async fn use_refresh_token(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshUse>;
-    /// Revokes every access and refresh token of a family (logout, reuse).
+    /// Revokes every access and refresh token of a family (logout, reuse), then announces it to
+    /// every instance (this one included) through [`Store::listen_revocations`].
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Delivers the family id of every revocation announced by any instance to `revoked`, until the
+    /// receiver is dropped (PostgreSQL: NOTIFY; SQLite: inside this process). Best effort: the
+    /// sync sessions also check their token again periodically.
+    async fn listen_revocations(&self, revoked: tokio::sync::mpsc::Sender<Uuid>) -> StoreResult<()>;
 
     /// Binds an Automerge actor to a user; false when it is bound to someone else or reserved (a
     /// plan's genesis actor, a server process's actor).

@@ -74,7 +74,45 @@ impl PgStore {
         });
         Ok(())
     }
+
+    async fn announce_revocation(&self, family_id: Uuid) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(REVOCATIONS_CHANNEL)
+            .bind(family_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every instance hears every revocation, its own included (NOTIFY reaches the sender's
+    /// listener too): one path for all.
+    async fn listen_revocations_impl(&self, revoked: tokio::sync::mpsc::Sender<Uuid>) -> StoreResult<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(REVOCATIONS_CHANNEL).await?;
+        tokio::spawn(async move {
+            loop {
+                let notification = match listener.recv().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "token revocation listener: retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                };
+                let Ok(family_id) = Uuid::parse_str(notification.payload()) else {
+                    continue;
+                };
+                if revoked.send(family_id).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(())
+    }
 }
+
+/// The NOTIFY channel on which instances announce revoked token families (payload: the family id).
+const REVOCATIONS_CHANNEL: &str = "pass_emploi_token_revocations";
 
 /// The NOTIFY channel on which instances announce committed plan changes.
 const PLAN_CHANGES_CHANNEL: &str = "pass_emploi_plan_changes";

@@ -470,8 +470,8 @@ macro_rules! impl_store {
             }
 
             async fn access_token_owner(&self, hash: &str, now: DateTime<Utc>) -> StoreResult<Option<TokenOwner>> {
-                let row: Option<(String, String, String, Option<String>, String)> = sqlx::query_as(
-                    "SELECT t.user_id, t.family_id, u.role, u.structure_id, u.timezone \
+                let row: Option<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
+                    "SELECT t.user_id, t.family_id, u.role, u.structure_id, u.timezone, t.expires_at \
                      FROM access_tokens t JOIN users u ON u.id = t.user_id \
                      WHERE t.token_hash = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL \
                        AND u.archived_at IS NULL",
@@ -480,13 +480,14 @@ macro_rules! impl_store {
                 .bind(millis(now))
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(user_id, family_id, role, structure_id, timezone)| {
+                row.map(|(user_id, family_id, role, structure_id, timezone, expires_at)| {
                     Ok(TokenOwner {
                         user_id: sql::uuid(&user_id)?,
                         role: sql::role(&role)?,
                         structure_id: sql::opt_uuid(structure_id)?,
                         family_id: sql::uuid(&family_id)?,
                         timezone,
+                        expires_at: from_millis(expires_at),
                     })
                 })
                 .transpose()
@@ -537,7 +538,16 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                // The tokens are revoked whatever happens next: a lost announcement only delays the
+                // end of open sync sessions until they check their token again.
+                if let Err(e) = self.announce_revocation(family_id).await {
+                    tracing::warn!(error = %e, %family_id, "announcing a token revocation");
+                }
                 Ok(())
+            }
+
+            async fn listen_revocations(&self, revoked: tokio::sync::mpsc::Sender<Uuid>) -> StoreResult<()> {
+                self.listen_revocations_impl(revoked).await
             }
 
             async fn bind_actor(&self, actor_hex: &str, user_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {

@@ -25,7 +25,13 @@ pub const DATABASE_FILE: &str = "pass-emploi.db";
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Token revocations, for the sync sessions of this process (the only one on this file).
+    revocations: tokio::sync::broadcast::Sender<Uuid>,
 }
+
+/// Revocations a slow listener may fall behind by (it then only misses the immediacy: sessions
+/// check their token again periodically).
+const REVOCATIONS_CAPACITY: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating it if needed) `<dir>/pass-emploi.db` and migrates it.
@@ -48,7 +54,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, revocations: tokio::sync::broadcast::channel(REVOCATIONS_CAPACITY).0 })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -65,6 +71,32 @@ impl SqliteStore {
     }
 
     async fn listen(&self, _changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn announce_revocation(&self, family_id: Uuid) -> StoreResult<()> {
+        // No receiver (no listener yet) is not an error: nobody has a session to end.
+        let _ = self.revocations.send(family_id);
+        Ok(())
+    }
+
+    async fn listen_revocations_impl(&self, revoked: tokio::sync::mpsc::Sender<Uuid>) -> StoreResult<()> {
+        let mut rx = self.revocations.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(family_id) => {
+                        if revoked.send(family_id).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "token revocations: listener lagging");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
         Ok(())
     }
 }

@@ -4,12 +4,16 @@
 //! caller may not read is answered `doc-unavailable`, exactly like one that does not exist.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use serde::Deserialize;
 use sync_core::protocol::{Frame, PROTOCOL_V1, PeerMetadata};
 use sync_core::{Author, DocumentId};
@@ -17,16 +21,24 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::hub::HubEvent;
-use super::notice_payload;
+use super::hub::{HubEvent, SessionGuard};
+use super::{SERVER_PEER_PREFIX, impersonates_server, notice_payload, relayable_ephemeral, relayed_sender_id};
 use crate::auth::AuthUser;
-use crate::auth::extractor::user_from_token;
+use crate::auth::extractor::token_session;
+use crate::documents::Documents;
 use crate::error::ApiError;
 use crate::routes::young_people::plan_access;
 use crate::state::AppState;
 
 /// Initial read buffer of a session.
 const IDLE_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Longest peer id a client may `join` with (automerge-repo's are a few dozen characters).
+const MAX_PEER_ID_CHARS: usize = 256;
+
+/// The `error` frame of a session whose token expired or was revoked. The client takes a fresh
+/// token (refreshing it) and reconnects.
+pub const TOKEN_ENDED_MESSAGE: &str = sync_core::protocol::TOKEN_ENDED_MESSAGE;
 
 #[derive(Deserialize)]
 pub struct SyncQuery {
@@ -39,42 +51,85 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let token = crate::auth::extractor::bearer(&headers).map(str::to_owned).or(query.token);
-    let user = match token {
-        Some(token) => match user_from_token(&state, &token).await {
-            Ok(user) => user,
-            Err(e) => return e.into_response(),
-        },
-        None => return ApiError::Unauthorized.into_response(),
+    let Some(token) = crate::auth::extractor::bearer(&headers).map(str::to_owned).or(query.token) else {
+        return ApiError::Unauthorized.into_response();
     };
-    let limits = state.config.sync.clone();
-    if !state.hub.open_session(user.id, limits.sessions_per_user) {
-        return ApiError::TooManySessions.into_response();
+    let (user, expires_at) = match token_session(&state, &token).await {
+        Ok(session) => session,
+        Err(e) => return e.into_response(),
+    };
+    // Revocations from any instance end sessions at once; without the listener (the database
+    // refused it) they end at their next periodic check.
+    if let Err(e) = state.hub.follow_revocations(&state.store).await {
+        tracing::warn!(error = %e, "sync: not following token revocations (periodic checks only)");
     }
+    let limits = state.config.sync.clone();
+    // Released when dropped: when the session ends, panics, or the upgrade never completes.
+    let Some(guard) = state.hub.open_session(user.id, limits.sessions_per_user) else {
+        return ApiError::TooManySessions.into_response();
+    };
     // Small buffers: most sessions are idle phones, and memory per idle session is what limits how
     // many one instance holds (the read buffer grows for the rare large frame; writes go out at once).
     ws.max_message_size(limits.max_frame_bytes)
         .max_frame_size(limits.max_frame_bytes)
         .read_buffer_size(IDLE_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
+            let _guard: SessionGuard = guard;
             let user_id = user.id;
-            Session::new(state.clone(), user).run(socket).await;
-            state.hub.close_session(user_id);
+            let server_peer_id = server_peer_id(&state);
+            let session = Session::new(state, user, token, expires_at);
+            // A panic ends this session only: its links, sync states and count are released by
+            // their `Drop`s while unwinding, and the peer is told.
+            let ran = AssertUnwindSafe(session.run(&mut socket)).catch_unwind().await;
+            if let Err(panic) = ran {
+                tracing::error!(%user_id, cause = panic_cause(panic.as_ref()), "sync session panicked");
+                let frame = Frame::Error {
+                    sender_id: Some(server_peer_id),
+                    target_id: None,
+                    message: "erreur interne du serveur".into(),
+                };
+                let _ = socket.send(Message::Binary(frame.encode().into())).await;
+                let _ = socket.send(Message::Close(None)).await;
+            }
         })
 }
 
-/// A plan this session may read, and the task that forwards its hub events.
+/// This instance's peer id.
+fn server_peer_id(state: &AppState) -> String {
+    format!("{SERVER_PEER_PREFIX}{}", state.instance_id)
+}
+
+/// The message a panic was raised with.
+fn panic_cause(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str)).unwrap_or("?")
+}
+
+/// A plan this session may read, and the task that forwards its hub events. Dropping it (the
+/// session ends, panics, or loses access) stops the task and forgets the peer's sync state.
 struct Link {
     document_id: String,
     young_person_id: Uuid,
     author: Author,
     forward: JoinHandle<()>,
+    documents: Arc<Documents>,
+    peer_key: String,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.forward.abort();
+        self.documents.forget_peer(&self.document_id, &self.peer_key);
+    }
 }
 
 struct Session {
     state: AppState,
     user: AuthUser,
+    /// The access token the session was opened with, checked again periodically.
+    token: String,
+    /// When that token expires: the session ends then.
+    expires_at: DateTime<Utc>,
     id: u64,
     server_peer_id: String,
     /// The client's `senderId`, once it has joined.
@@ -96,15 +151,17 @@ enum End {
 }
 
 impl Session {
-    fn new(state: AppState, user: AuthUser) -> Self {
+    fn new(state: AppState, user: AuthUser, token: String, expires_at: DateTime<Utc>) -> Self {
         let (events_tx, events_rx) = mpsc::channel(256);
         let id = state.hub.session_id();
         let limits = &state.config.sync;
         let bucket = TokenBucket::new(limits.messages_per_second, limits.messages_per_second * 2.0);
         Session {
-            server_peer_id: format!("pass-emploi-server-{}", state.instance_id),
+            server_peer_id: server_peer_id(&state),
             state,
             user,
+            token,
+            expires_at,
             id,
             peer_id: None,
             links: HashMap::new(),
@@ -115,10 +172,16 @@ impl Session {
         }
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
+    async fn run(mut self, socket: &mut WebSocket) {
         let limits = self.state.config.sync.clone();
         let mut ping = tokio::time::interval(Duration::from_secs(limits.ping_secs.max(1)));
         let idle_timeout = Duration::from_secs(limits.idle_secs.max(1));
+        let revalidate_every = Duration::from_secs(limits.revalidate_secs.max(1));
+        let mut revalidate = tokio::time::interval_at(tokio::time::Instant::now() + revalidate_every, revalidate_every);
+        let mut revocations = self.state.hub.revocations();
+        let left = (self.expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let expiry = tokio::time::sleep(left);
+        tokio::pin!(expiry);
         let mut last_seen = Instant::now();
         let end = loop {
             tokio::select! {
@@ -129,7 +192,7 @@ impl Session {
                             if !self.bucket.take() {
                                 break End::Error("trop de messages : ralentissez".into());
                             }
-                            match self.on_frame(&bytes, &mut socket).await {
+                            match self.on_frame(&bytes, socket).await {
                                 Ok(None) => {}
                                 Ok(Some(end)) => break end,
                                 Err(e) => break End::Error(e),
@@ -141,7 +204,27 @@ impl Session {
                     }
                 }
                 Some((document, event)) = self.events_rx.recv() => {
-                    if let Err(e) = self.on_hub_event(document, event, &mut socket).await {
+                    if let Err(e) = self.on_hub_event(document, event, socket).await {
+                        break End::Error(e);
+                    }
+                }
+                () = &mut expiry => break End::Error(TOKEN_ENDED_MESSAGE.into()),
+                revoked = revocations.recv() => {
+                    let ended = match revoked {
+                        Ok(family_id) => family_id == self.user.family_id,
+                        // Fell behind: the family may have been among those missed.
+                        Err(broadcast::error::RecvError::Lagged(_)) => !self.token_still_valid().await,
+                        Err(broadcast::error::RecvError::Closed) => false,
+                    };
+                    if ended {
+                        break End::Error(TOKEN_ENDED_MESSAGE.into());
+                    }
+                }
+                _ = revalidate.tick() => {
+                    if !self.token_still_valid().await {
+                        break End::Error(TOKEN_ENDED_MESSAGE.into());
+                    }
+                    if let Err(e) = self.recheck_links(socket).await {
                         break End::Error(e);
                     }
                 }
@@ -161,12 +244,43 @@ impl Session {
             let _ = socket.send(Message::Binary(frame.encode().into())).await;
             let _ = socket.send(Message::Close(None)).await;
         }
-        for (_, link) in self.links.drain() {
-            link.forward.abort();
-            if let Some(peer) = &self.peer_id {
-                self.state.documents.forget_peer(&link.document_id, &peer_key(self.user.id, peer));
+        // The links (forwarding tasks, sync states) go with `self`, here or while unwinding.
+    }
+
+    /// Whether the session's token is still valid (not revoked, not expired, account not
+    /// archived). A database error keeps the session: the expiry still bounds it.
+    async fn token_still_valid(&self) -> bool {
+        match token_session(&self.state, &self.token).await {
+            Ok((user, _)) => user.id == self.user.id && user.family_id == self.user.family_id,
+            Err(ApiError::Internal(cause)) => {
+                tracing::warn!(error = %cause, "sync session: checking the token again");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Checks the access to every linked plan again (a transfer served by another instance).
+    async fn recheck_links(&mut self, socket: &mut WebSocket) -> Result<(), String> {
+        let linked: Vec<(DocumentId, Uuid)> = self.links.iter().map(|(id, l)| (*id, l.young_person_id)).collect();
+        for (document_id, young_person_id) in linked {
+            if let Err(ApiError::NotFound | ApiError::Forbidden) =
+                plan_access(&self.state, &self.user, young_person_id).await
+            {
+                self.unlink(document_id, socket).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Forgets a plan the session lost access to and tells the peer.
+    async fn unlink(&mut self, document_id: DocumentId, socket: &mut WebSocket) -> Result<(), String> {
+        self.links.remove(&document_id);
+        let Some(peer) = self.peer_id.clone() else {
+            return Ok(());
+        };
+        let frame = Frame::DocUnavailable { sender_id: self.server_peer_id.clone(), target_id: peer, document_id };
+        self.send(socket, frame).await
     }
 
     async fn send(&self, socket: &mut WebSocket, frame: Frame) -> Result<(), String> {
@@ -182,6 +296,12 @@ impl Session {
             };
             if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1) {
                 return Err("unsupported protocol version".into());
+            }
+            if impersonates_server(&sender_id) {
+                return Err("identifiant de pair réservé au serveur".into());
+            }
+            if sender_id.is_empty() || sender_id.chars().count() > MAX_PEER_ID_CHARS {
+                return Err("identifiant de pair vide ou trop long".into());
             }
             self.peer_id = Some(sender_id.clone());
             let reply = Frame::Peer {
@@ -199,8 +319,18 @@ impl Session {
             }
             Frame::Ephemeral { document_id, session_id, count, data, .. } => {
                 if self.link(document_id).await.is_some() {
-                    let event =
-                        HubEvent::Ephemeral { from_session: self.id, sender_id: peer.clone(), session_id, count, data };
+                    #[cfg(feature = "test-support")]
+                    if data == super::test_support::PANIC_PAYLOAD {
+                        panic!("test-support: a session panics on request");
+                    }
+                    // Readers must be able to tell a client's message from the server's notices.
+                    if !relayable_ephemeral(&data) {
+                        return Err(
+                            "message éphémère refusé : CBOR invalide ou type « notice » réservé au serveur".into()
+                        );
+                    }
+                    let sender_id = relayed_sender_id(self.user.id, &peer);
+                    let event = HubEvent::Ephemeral { from_session: self.id, sender_id, session_id, count, data };
                     self.state.hub.publish(&document_id.to_string(), event);
                 }
             }
@@ -259,6 +389,12 @@ impl Session {
         if let Some(link) = self.links.get(&document_id) {
             return Some((link.document_id.clone(), link.young_person_id, link.author.clone()));
         }
+        let peer = self.peer_id.clone()?;
+        // A new plan is an access-sensitive moment: the token is checked again first (a revoked
+        // token ends the session at its next check or announcement; here it links nothing).
+        if !self.token_still_valid().await {
+            return None;
+        }
         let document_key = document_id.to_string();
         let young_person_id = self.state.store.document_owner(&document_key).await.ok().flatten()?;
         let (_, author) = plan_access(&self.state, &self.user, young_person_id).await.ok()?;
@@ -276,7 +412,14 @@ impl Session {
                 }
             }
         });
-        let link = Link { document_id: document_key.clone(), young_person_id, author: author.clone(), forward };
+        let link = Link {
+            document_id: document_key.clone(),
+            young_person_id,
+            author: author.clone(),
+            forward,
+            documents: self.state.documents.clone(),
+            peer_key: peer_key(self.user.id, &peer),
+        };
         self.links.insert(document_id, link);
         Some((document_key, young_person_id, author))
     }
@@ -319,13 +462,7 @@ impl Session {
                     return Ok(());
                 };
                 if plan_access(&self.state, &self.user, link.young_person_id).await.is_err() {
-                    if let Some(link) = self.links.remove(&document_id) {
-                        link.forward.abort();
-                        self.state.documents.forget_peer(&link.document_id, &peer_key(self.user.id, &peer));
-                    }
-                    let frame =
-                        Frame::DocUnavailable { sender_id: self.server_peer_id.clone(), target_id: peer, document_id };
-                    self.send(socket, frame).await?;
+                    self.unlink(document_id, socket).await?;
                 }
             }
         }

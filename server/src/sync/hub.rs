@@ -3,14 +3,18 @@
 //! Every committed change of a plan (REST, WebSocket, HTTP sync, or another instance through
 //! PostgreSQL NOTIFY) is published here; each connected session of that plan then generates its
 //! own sync message. Ephemeral messages are relayed the same way, only to sessions that may read
-//! the plan (a session subscribes only after its access was checked).
+//! the plan (a session subscribes only after its access was checked). Token revocations (logout,
+//! refresh-token reuse), announced by the store on every instance, are published to every session
+//! here, each ending when the family is its own.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{OnceCell, broadcast, mpsc};
 use uuid::Uuid;
+
+use crate::store::{DynStore, StoreResult};
 
 /// What a plan's subscribers hear.
 #[derive(Clone, Debug)]
@@ -23,20 +27,70 @@ pub enum HubEvent {
     AccessChanged,
 }
 
+/// Revocations a session may fall behind by; one that lags checks its token again.
+const REVOCATIONS_CAPACITY: usize = 256;
+
 /// Capacity of each plan's channel: a session that lags further behind resynchronises anyway
 /// (a lagging receiver is told so and simply generates a fresh sync message).
 const CHANNEL_CAPACITY: usize = 64;
 
-#[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<String, broadcast::Sender<HubEvent>>>,
     sessions_per_user: Mutex<HashMap<Uuid, usize>>,
     next_session: AtomicU64,
+    /// Revoked token families (their sessions end).
+    revocations: broadcast::Sender<Uuid>,
+    /// Set once the store's revocation announcements are followed.
+    following_revocations: OnceCell<()>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            channels: Mutex::default(),
+            sessions_per_user: Mutex::default(),
+            next_session: AtomicU64::default(),
+            revocations: broadcast::channel(REVOCATIONS_CAPACITY).0,
+            following_revocations: OnceCell::new(),
+        }
+    }
 }
 
 impl Hub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Follows the store's revocation announcements (from every instance), once per process; the
+    /// gateway calls it before its first session. An error is returned (and retried on the next
+    /// call): sessions then rely on their periodic check alone.
+    pub async fn follow_revocations(self: &Arc<Self>, store: &DynStore) -> StoreResult<()> {
+        self.following_revocations
+            .get_or_try_init(|| async {
+                let (tx, mut rx) = mpsc::channel::<Uuid>(REVOCATIONS_CAPACITY);
+                store.listen_revocations(tx).await?;
+                let hub = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    while let Some(family_id) = rx.recv().await {
+                        let Some(hub) = hub.upgrade() else { break };
+                        hub.revoke(family_id);
+                    }
+                });
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Tells every session that the token family `family_id` is revoked.
+    pub fn revoke(&self, family_id: Uuid) {
+        // No receiver: no open session, nothing to end.
+        let _ = self.revocations.send(family_id);
+    }
+
+    /// Revoked families, for one session.
+    pub fn revocations(&self) -> broadcast::Receiver<Uuid> {
+        self.revocations.subscribe()
     }
 
     /// A process-unique id for a new session.
@@ -64,18 +118,24 @@ impl Hub {
         self.channels.lock().unwrap_or_else(|p| p.into_inner()).values().filter(|s| s.receiver_count() > 0).count()
     }
 
-    /// Counts a new session of `user`; `false` when they already have `limit`.
-    pub fn open_session(&self, user: Uuid, limit: usize) -> bool {
+    /// Counts a new session of `user` until the guard is dropped (however the session ends, a
+    /// panic included); `None` when they already have `limit`.
+    pub fn open_session(self: &Arc<Self>, user: Uuid, limit: usize) -> Option<SessionGuard> {
         let mut counts = self.sessions_per_user.lock().unwrap_or_else(|p| p.into_inner());
         let count = counts.entry(user).or_default();
         if *count >= limit {
-            return false;
+            return None;
         }
         *count += 1;
-        true
+        Some(SessionGuard { hub: self.clone(), user })
     }
 
-    pub fn close_session(&self, user: Uuid) {
+    /// Sessions `user` holds now.
+    pub fn sessions_of(&self, user: Uuid) -> usize {
+        self.sessions_per_user.lock().unwrap_or_else(|p| p.into_inner()).get(&user).copied().unwrap_or(0)
+    }
+
+    fn close_session(&self, user: Uuid) {
         let mut counts = self.sessions_per_user.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = counts.get_mut(&user) {
             *count = count.saturating_sub(1);
@@ -83,6 +143,18 @@ impl Hub {
                 counts.remove(&user);
             }
         }
+    }
+}
+
+/// One counted session of a user: dropping it releases the count.
+pub struct SessionGuard {
+    hub: Arc<Hub>,
+    user: Uuid,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.hub.close_session(self.user);
     }
 }
 
@@ -103,12 +175,16 @@ mod tests {
 
     #[test]
     fn sessions_per_user_are_bounded() {
-        let hub = Hub::new();
+        let hub = Arc::new(Hub::new());
         let user = Uuid::new_v4();
-        assert!(hub.open_session(user, 2));
-        assert!(hub.open_session(user, 2));
-        assert!(!hub.open_session(user, 2));
-        hub.close_session(user);
-        assert!(hub.open_session(user, 2));
+        let first = hub.open_session(user, 2);
+        let second = hub.open_session(user, 2);
+        assert!(first.is_some() && second.is_some());
+        assert!(hub.open_session(user, 2).is_none());
+        drop(first);
+        assert_eq!(hub.sessions_of(user), 1);
+        assert!(hub.open_session(user, 2).is_some());
+        drop(second);
+        assert_eq!(hub.sessions_of(user), 0);
     }
 }

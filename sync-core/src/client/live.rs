@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::{Connection, Shared, access_token};
 use crate::backoff::Backoff;
-use crate::protocol::{Frame, PeerMetadata};
+use crate::protocol::{Frame, PeerMetadata, TOKEN_ENDED_MESSAGE};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A ping from us this often keeps middleboxes from dropping an idle connection…
@@ -170,7 +170,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>, refresh
     }
     let server_id = match tokio::time::timeout(CONNECT_TIMEOUT, next_frame(&mut socket)).await {
         Ok(Ok(Frame::Peer { sender_id, .. })) => sender_id,
-        Ok(Ok(Frame::Error { message, .. })) => return Ended::Refused(message),
+        Ok(Ok(Frame::Error { message, .. })) => return ended_by(message),
         Ok(Err(ended)) => return ended,
         _ => return Ended::Lost { online: false },
     };
@@ -184,6 +184,12 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>, refresh
         let _ = socket.close(None).await;
     }
     ended
+}
+
+/// How an `error` frame from the server ends the session: an expired or revoked token is handled
+/// like a 401 (refresh once, reconnect at once), anything else is a refusal.
+fn ended_by(message: String) -> Ended {
+    if message == TOKEN_ENDED_MESSAGE { Ended::Unauthorized } else { Ended::Refused(message) }
 }
 
 struct Link {
@@ -265,7 +271,7 @@ async fn exchange(
                     Frame::DocUnavailable { document_id, .. } if document_id == shared.document_id => {
                         return Ended::Refused("plan indisponible pour ce compte".into());
                     }
-                    Frame::Error { message, .. } => return Ended::Refused(message),
+                    Frame::Error { message, .. } => return ended_by(message),
                     // Notices also arrive as ephemeral messages; the stored notice comes with the
                     // next sync message, which is what the app reads.
                     _ => {}
