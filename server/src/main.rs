@@ -15,6 +15,27 @@ use server::{AppState, app, store};
 use sync_core::model::Role;
 use uuid::Uuid;
 
+/// How long a stopping server waits for its sync sessions to close.
+const SESSIONS_CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT). The SIGTERM handler is installed when this is called,
+/// not when the future is first polled: a SIGTERM in between would otherwise kill the process.
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        match terminate {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C received"),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM cannot be watched: only Ctrl-C stops the server gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -131,14 +152,20 @@ async fn main() -> anyhow::Result<()> {
             channels.push(state.web_push.clone());
             let settings = delivery::Settings::new(&config.delivery, state.store.backend());
             let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
+            let stop = stop_requested();
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             println!("listening on http://{}", listener.local_addr()?);
             let limits = server::listener::Limits::from_config(&config.http);
-            server::listener::serve(listener, app(state), limits, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            let hub = state.hub.clone();
+            // SIGTERM (what container platforms send) or Ctrl-C: stop accepting and let the requests
+            // in flight finish (their commits with them), close the sync sessions with « going
+            // away » once their frame in flight is handled, then let the delivery workers settle
+            // the rows they claimed.
+            server::listener::serve(listener, app(state), limits, stop).await?;
+            tracing::info!("stopping: no new connections; closing the sync sessions");
+            hub.close_all_sessions(SESSIONS_CLOSE_WITHIN).await;
             running.stop().await;
+            tracing::info!("stopped");
             Ok(())
         }
     }

@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -148,6 +148,8 @@ enum End {
     Closed,
     /// A protocol or limit error, sent to the peer in an `error` frame first.
     Error(String),
+    /// The process is stopping: a « going away » close.
+    GoingAway,
 }
 
 impl Session {
@@ -179,6 +181,7 @@ impl Session {
         let revalidate_every = Duration::from_secs(limits.revalidate_secs.max(1));
         let mut revalidate = tokio::time::interval_at(tokio::time::Instant::now() + revalidate_every, revalidate_every);
         let mut revocations = self.state.hub.revocations();
+        let mut going_away = self.state.hub.going_away();
         let left = (self.expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         let expiry = tokio::time::sleep(left);
         tokio::pin!(expiry);
@@ -209,6 +212,7 @@ impl Session {
                     }
                 }
                 () = &mut expiry => break End::Error(TOKEN_ENDED_MESSAGE.into()),
+                true = async { going_away.wait_for(|stopping| *stopping).await.is_ok() } => break End::GoingAway,
                 revoked = revocations.recv() => {
                     let ended = match revoked {
                         Ok(family_id) => family_id == self.user.family_id,
@@ -238,11 +242,22 @@ impl Session {
                 }
             }
         };
-        if let End::Error(message) = end {
-            let frame =
-                Frame::Error { sender_id: Some(self.server_peer_id.clone()), target_id: self.peer_id.clone(), message };
-            let _ = socket.send(Message::Binary(frame.encode().into())).await;
-            let _ = socket.send(Message::Close(None)).await;
+        match end {
+            End::Error(message) => {
+                let frame = Frame::Error {
+                    sender_id: Some(self.server_peer_id.clone()),
+                    target_id: self.peer_id.clone(),
+                    message,
+                };
+                let _ = socket.send(Message::Binary(frame.encode().into())).await;
+                let _ = socket.send(Message::Close(None)).await;
+            }
+            End::GoingAway => {
+                // 1001: the client reconnects (to this instance once restarted, or another).
+                let frame = CloseFrame { code: close_code::AWAY, reason: "le serveur redémarre".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+            }
+            End::Closed => {}
         }
         // The links (forwarding tasks, sync states) go with `self`, here or while unwinding.
     }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{OnceCell, broadcast, mpsc};
+use tokio::sync::{OnceCell, broadcast, mpsc, watch};
 use uuid::Uuid;
 
 use crate::store::{DynStore, StoreResult};
@@ -42,6 +42,8 @@ pub struct Hub {
     revocations: broadcast::Sender<Uuid>,
     /// Set once the store's revocation announcements are followed.
     following_revocations: OnceCell<()>,
+    /// Set when the process stops: every session closes with « going away ».
+    going_away: watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -52,6 +54,7 @@ impl Default for Hub {
             next_session: AtomicU64::default(),
             revocations: broadcast::channel(REVOCATIONS_CAPACITY).0,
             following_revocations: OnceCell::new(),
+            going_away: watch::channel(false).0,
         }
     }
 }
@@ -128,6 +131,30 @@ impl Hub {
         }
         *count += 1;
         Some(SessionGuard { hub: self.clone(), user })
+    }
+
+    /// Asks every session to close (the process is stopping).
+    pub fn go_away(&self) {
+        self.going_away.send_replace(true);
+    }
+
+    /// Becomes true when the process is stopping.
+    pub fn going_away(&self) -> watch::Receiver<bool> {
+        self.going_away.subscribe()
+    }
+
+    /// Sessions open in this process.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions_per_user.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+
+    /// Asks every session to close and waits (up to `within`) until they have.
+    pub async fn close_all_sessions(&self, within: std::time::Duration) {
+        self.go_away();
+        let deadline = tokio::time::Instant::now() + within;
+        while self.open_sessions() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Sessions `user` holds now.

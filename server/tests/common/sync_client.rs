@@ -36,6 +36,8 @@ pub struct Peer {
     /// The `message` of an `error` frame, if the server sent one.
     pub error: Option<String>,
     pub closed: bool,
+    /// The code of the server's close frame, if it sent one.
+    pub close_code: Option<u16>,
 }
 
 impl Peer {
@@ -60,6 +62,7 @@ impl Peer {
             ephemeral: Vec::new(),
             error: None,
             closed: false,
+            close_code: None,
         };
         let join = Frame::Join {
             sender_id: peer_id.to_owned(),
@@ -94,8 +97,9 @@ impl Peer {
                     return None;
                 }
                 Ok(Some(Ok(Message::Binary(bytes)))) => return Some(Frame::decode(&bytes).expect("valid frame")),
-                Ok(Some(Ok(Message::Close(_)))) => {
+                Ok(Some(Ok(Message::Close(frame)))) => {
                     self.closed = true;
+                    self.close_code = frame.map(|f| u16::from(f.code));
                     return None;
                 }
                 Ok(Some(Ok(_))) => continue,
