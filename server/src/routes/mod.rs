@@ -46,9 +46,15 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(|_| {
+        .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send>| {
             use axum::response::IntoResponse;
-            ApiError::internal("a handler panicked").into_response()
+            // Logged with its cause (ApiError::Internal logs its message); the client gets a 500.
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_owned());
+            ApiError::internal(format!("a handler panicked: {cause}")).into_response()
         }))
         // Every answer: never sniffed as another type, never kept by a cache (most carry a
         // caller's data or tokens; a handler may still set its own Cache-Control).
