@@ -130,7 +130,8 @@ async fn main() -> anyhow::Result<()> {
             let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             println!("listening on http://{}", listener.local_addr()?);
-            axum::serve(listener, app(state))
+            // The peer address reaches the handlers (per-address throttling of /auth/*).
+            axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
