@@ -14,7 +14,7 @@
 //!
 //! Memory is bounded: each table is a fixed set-associative array of fingerprints (64-bit keyed
 //! hashes, never the keys themselves) allocated once; a new key replaces, in its set of 8, an
-//! empty or idle entry, else an unlocked one, else the least recently seen. Invented emails and
+//! empty or idle entry, else an unlocked one (the least recently seen), else a locked one. Invented emails and
 //! addresses therefore cost nothing beyond the table, and evicting a victim's entry takes many
 //! attempts, which the per-address limit slows down.
 
@@ -121,9 +121,9 @@ impl Throttle {
         let key = self.hasher.hash_one(account);
         let mut accounts = lock(&self.accounts);
         let window = Duration::from_secs(self.config.failure_window_secs);
-        let idle = move |f: &Failures, now: Instant| is_idle(f, now, window);
+        let keep = move |f: &Failures, now: Instant| worth(f, now, window);
         let entry = match cost {
-            Cost::Costly => Some(accounts.entry(key, now, idle, || Failures {
+            Cost::Costly => Some(accounts.entry(key, now, keep, || Failures {
                 count: 0,
                 in_flight: 0,
                 last_failure: now,
@@ -156,11 +156,11 @@ impl Throttle {
             return Ok(());
         }
         let rate = per_minute / 60.0;
-        let idle = move |b: &Bucket, now: Instant| {
-            b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate >= per_minute
+        let keep = move |b: &Bucket, now: Instant| {
+            u8::from(b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < per_minute)
         };
         let mut addresses = lock(&self.addresses);
-        let bucket = addresses.entry(addr, now, idle, || Bucket { tokens: per_minute, at: now });
+        let bucket = addresses.entry(addr, now, keep, || Bucket { tokens: per_minute, at: now });
         bucket.tokens = (bucket.tokens + now.saturating_duration_since(bucket.at).as_secs_f64() * rate).min(per_minute);
         bucket.at = now;
         if bucket.tokens < 1.0 {
@@ -187,7 +187,7 @@ impl Throttle {
             (Some(true), _) => Some(accounts.entry(
                 attempt.key,
                 now,
-                move |f, now| is_idle(f, now, window),
+                move |f, now| worth(f, now, window),
                 || Failures { count: 0, in_flight: 0, last_failure: now, locked_until: None },
             )),
             _ => accounts.get_mut(attempt.key, now),
@@ -247,6 +247,17 @@ impl Drop for Attempt<'_> {
     }
 }
 
+/// What keeping an entry is worth: 0 idle (forgettable), 1 failures counting, 2 locked.
+fn worth(f: &Failures, now: Instant, window: Duration) -> u8 {
+    if is_idle(f, now, window) {
+        0
+    } else if f.locked_until.is_some_and(|until| until > now) {
+        2
+    } else {
+        1
+    }
+}
+
 fn is_idle(f: &Failures, now: Instant, window: Duration) -> bool {
     f.in_flight == 0 && f.locked_until.is_none_or(|until| until <= now) && now >= f.last_failure + window
 }
@@ -300,23 +311,22 @@ impl<V: Copy> Table<V> {
         })
     }
 
-    /// The entry of `key`, made with `fresh` in the set's least valuable slot when absent.
+    /// The entry of `key`, made with `fresh` in the set's least valuable slot when absent (empty,
+    /// then the lowest `worth`, then the least recently seen).
     fn entry(
         &mut self,
         key: u64,
         now: Instant,
-        idle: impl Fn(&V, Instant) -> bool,
+        worth: impl Fn(&V, Instant) -> u8,
         fresh: impl FnOnce() -> V,
     ) -> &mut V {
         let set = self.set(key);
         let index = match set.iter().position(|s| s.is_some_and(|s| s.key == key)) {
             Some(i) => i,
             None => {
-                // Rank: empty, idle, then the least recently seen.
                 let rank = |s: &Option<Slot<V>>| match s {
                     None => (0, None),
-                    Some(s) if idle(&s.value, now) => (1, Some(s.last_seen)),
-                    Some(s) => (2, Some(s.last_seen)),
+                    Some(s) => (1 + worth(&s.value, now), Some(s.last_seen)),
                 };
                 let i = (0..WAYS).min_by_key(|i| rank(&set[*i])).unwrap_or(0);
                 set[i] = None;
@@ -326,5 +336,57 @@ impl<V: Copy> Table<V> {
         let slot = set[index].get_or_insert_with(|| Slot { key, last_seen: now, value: fresh() });
         slot.last_seen = now;
         &mut slot.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Instant);
+
+    impl Clock for Fixed {
+        fn now(&self) -> Instant {
+            self.0
+        }
+    }
+
+    #[test]
+    fn invented_keys_do_not_grow_the_tables_nor_evict_a_lockout() {
+        let config = AuthLimitsConfig { capacity: 64, address_per_minute: 0, ..AuthLimitsConfig::default() };
+        let throttle = Throttle::with_clock(config, Arc::new(Fixed(Instant::now())));
+        for _ in 0..5 {
+            throttle.begin("email:victim@test.fr", None, Cost::Costly).unwrap().failed();
+        }
+        assert!(throttle.begin("email:victim@test.fr", None, Cost::Costly).is_err());
+        for i in 0..10_000 {
+            throttle.begin(&format!("email:n{i}@test.fr"), None, Cost::Costly).unwrap().failed();
+        }
+        assert_eq!(lock(&throttle.accounts).sets.len(), 8, "fixed size");
+        // In a set of 8, the locked entry goes last: 10,000 single failures did not free the victim.
+        assert_eq!(
+            throttle.begin("email:victim@test.fr", None, Cost::Costly).err(),
+            Some(Refused { retry_after_secs: 30 })
+        );
+    }
+
+    #[test]
+    fn concurrent_attempts_count_before_they_end_and_abandoned_ones_not_at_all() {
+        let throttle = Throttle::with_clock(AuthLimitsConfig::default(), Arc::new(Fixed(Instant::now())));
+        let flight: Vec<_> = (0..5).map(|_| throttle.begin("email:a@test.fr", None, Cost::Costly).unwrap()).collect();
+        assert!(throttle.begin("email:a@test.fr", None, Cost::Costly).is_err(), "a sixth guess in flight");
+        drop(flight); // client gone or server busy: neither success nor failure
+        let ok = throttle.begin("email:a@test.fr", None, Cost::Costly).unwrap();
+        ok.succeeded();
+    }
+
+    #[test]
+    fn ipv6_by_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(normalise(a), normalise(b));
+        assert_ne!(normalise(a), normalise(c));
+        assert_eq!(normalise("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 }
