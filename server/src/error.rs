@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sync_core::{EditError, Reason};
 
+use crate::auth::password::PasswordError;
+use crate::auth::throttle::Refused;
 use crate::store::StoreError;
 
 /// One problem with one field of the input.
@@ -67,6 +69,10 @@ pub enum ApiError {
     TooManySessions,
     #[error("synchronisation refusée : {0}")]
     SyncRefused(String),
+    #[error("trop de tentatives : réessayez dans {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("service momentanément surchargé : réessayez dans {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("erreur interne")]
     Internal(String),
 }
@@ -111,6 +117,10 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too-many-sessions", "Trop de sessions de synchronisation")
             }
             ApiError::SyncRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "sync-refused", "Synchronisation refusée"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", "Trop de tentatives")
+            }
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Service momentanément surchargé"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Erreur interne"),
         }
     }
@@ -155,6 +165,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::TooManyAttempts { retry_after_secs } | ApiError::Busy { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         response
     }
 }
@@ -166,6 +179,21 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ApiError::NotFound,
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> Self {
+        ApiError::TooManyAttempts { retry_after_secs: r.retry_after_secs }
     }
 }
 

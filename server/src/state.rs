@@ -14,6 +14,8 @@ pub struct AppState {
     pub store: DynStore,
     pub config: Arc<Config>,
     pub passwords: Passwords,
+    /// Per-account and per-address limits of the credential endpoints.
+    pub throttle: Arc<crate::auth::throttle::Throttle>,
     pub documents: Arc<Documents>,
     pub metrics: Arc<Metrics>,
     pub hub: Arc<Hub>,
@@ -26,6 +28,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: DynStore, config: Config) -> Result<Self, crate::auth::password::PasswordError> {
         let passwords = Passwords::new(config.argon2)?;
+        let throttle = Arc::new(crate::auth::throttle::Throttle::new(config.auth_limits));
         let hub = Arc::new(Hub::new());
         let instance_id = uuid::Uuid::new_v4();
         let documents = Arc::new(Documents::new(
@@ -37,6 +40,16 @@ impl AppState {
         ));
         let metrics = Arc::new(Metrics::default());
         let web_push = Arc::new(crate::notifications::webpush::WebPushChannel::new(config.web_push.clone()));
-        Ok(AppState { store, config: Arc::new(config), passwords, documents, metrics, hub, instance_id, web_push })
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            passwords,
+            throttle,
+            documents,
+            metrics,
+            hub,
+            instance_id,
+            web_push,
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! The authenticated caller, from `Authorization: Bearer <token>`.
 
-use axum::extract::FromRequestParts;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
@@ -60,4 +63,33 @@ pub async fn token_session(state: &AppState, token: &str) -> Result<(AuthUser, D
         timezone: owner.timezone,
     };
     Ok((user, owner.expires_at))
+}
+
+/// The client's address, for throttling: the TCP peer (served with
+/// `into_make_service_with_connect_info`), or with `--trust-forwarded-for` the last address of the
+/// last `X-Forwarded-For` header (the one the reverse proxy appended). `None` when neither is known
+/// (in-process tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if state.config.auth_limits.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            if forwarded.is_some() {
+                return Ok(ClientAddr(forwarded));
+            }
+        }
+        Ok(ClientAddr(peer))
+    }
 }

@@ -2,7 +2,8 @@
 
 pub mod extractor;
 pub mod password;
+pub mod throttle;
 pub mod tokens;
 
-pub use extractor::AuthUser;
+pub use extractor::{AuthUser, ClientAddr};
 pub use password::Passwords;

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+use crate::auth::throttle::{Cost, email_key};
 use crate::auth::tokens::{hash_token, new_token, normalize_activation_code};
+use crate::auth::{AuthUser, ClientAddr};
 use crate::error::{ApiError, ApiJson, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::RefreshUse;
@@ -82,37 +83,65 @@ async fn issue_pair(state: &AppState, user: UserRef, family_id: Uuid) -> ApiResu
 
 /// Logs in with an email and a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem, description = "Unknown email or wrong password: same body")))]
-pub async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Json<TokenPair>> {
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, description = "Unknown email or wrong password: same body"),
+        (status = 429, body = Problem, description = "Too many attempts on this email or from this address (the same for an unknown email); see `Retry-After`"),
+        (status = 503, body = Problem, description = "Every password check is busy; see `Retry-After`")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Json<TokenPair>> {
     if body.email.len() > 320 || body.password.len() > 4 * MAX_PASSWORD_CHARS {
         return Err(ApiError::InvalidCredentials);
     }
+    // Throttled by the email as sent, whether an account has it or not.
+    let attempt = state.throttle.begin(&email_key(&body.email), client, Cost::Costly)?;
     let user = state.store.user_by_email(&body.email).await?.filter(|u| !u.archived);
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     // Always one argon2 verification: an unknown email costs what a wrong password costs.
-    let ok = state.passwords.verify(body.password, hash).await;
+    let ok = state.passwords.verify(body.password, hash).await?;
     match user {
         Some(u) if ok => {
+            attempt.succeeded();
             Ok(Json(issue_pair(&state, UserRef { id: u.id, role: u.role.as_str().into() }, Uuid::new_v4()).await?))
         }
-        _ => Err(ApiError::InvalidCredentials),
+        _ => {
+            attempt.failed();
+            Err(ApiError::InvalidCredentials)
+        }
     }
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token presented twice revokes its family.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
-pub async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshBody>) -> ApiResult<Json<TokenPair>> {
-    match state.store.use_refresh_token(&hash_token(&body.refresh_token), Utc::now()).await? {
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
+        (status = 429, body = Problem, description = "Too many failed refreshes with this token or from this address; see `Retry-After`")))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> ApiResult<Json<TokenPair>> {
+    let token_hash = hash_token(&body.refresh_token);
+    // Only failed refreshes count (against the token and the address): phones refresh often.
+    let attempt = state.throttle.begin(&format!("refresh:{token_hash}"), client, Cost::Cheap)?;
+    match state.store.use_refresh_token(&token_hash, Utc::now()).await? {
         RefreshUse::Rotated { user_id, family_id } => {
-            let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::InvalidRefreshToken)?;
+            let Some(user) = state.store.user_by_id(user_id).await? else {
+                attempt.failed();
+                return Err(ApiError::InvalidRefreshToken);
+            };
+            attempt.succeeded();
             Ok(Json(issue_pair(&state, UserRef { id: user.id, role: user.role.as_str().into() }, family_id).await?))
         }
         RefreshUse::Reused { family_id } => {
             tracing::warn!(%family_id, "refresh token reused: family revoked");
+            attempt.failed();
             Err(ApiError::InvalidRefreshToken)
         }
-        RefreshUse::Invalid => Err(ApiError::InvalidRefreshToken),
+        RefreshUse::Invalid => {
+            attempt.failed();
+            Err(ApiError::InvalidRefreshToken)
+        }
     }
 }
 
@@ -146,9 +175,12 @@ pub fn check_password(password: &str) -> ApiResult<()> {
 
 /// Sets a young person's first password with their one-time activation code.
 #[utoipa::path(post, path = "/api/v1/auth/activate", tag = "auth", request_body = ActivateBody,
-    responses((status = 200, body = Activated), (status = 422, body = Problem)))]
+    responses((status = 200, body = Activated), (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "Too many attempts from this address or with this code; see `Retry-After`"),
+        (status = 503, body = Problem, description = "Every password hashing is busy; see `Retry-After`")))]
 pub async fn activate(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<ActivateBody>,
 ) -> ApiResult<Json<Activated>> {
     check_password(&body.password)?;
@@ -156,8 +188,19 @@ pub async fn activate(
     if code.is_empty() || code.len() > 64 {
         return Err(ApiError::InvalidActivationCode);
     }
-    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
-    let id =
-        state.store.activate(&hash_token(&code), &hash, Utc::now()).await?.ok_or(ApiError::InvalidActivationCode)?;
+    let code_hash = hash_token(&code);
+    let attempt = state.throttle.begin(&format!("activation:{code_hash}"), client, Cost::Costly)?;
+    // The code first: a wrong, spent or expired code costs no argon2 work.
+    if !state.store.activation_code_valid(&code_hash, Utc::now()).await? {
+        attempt.failed();
+        return Err(ApiError::InvalidActivationCode);
+    }
+    let hash = state.passwords.hash(body.password).await?;
+    // Checked again as it is spent: two activations with one code, only one wins.
+    let Some(id) = state.store.activate(&code_hash, &hash, Utc::now()).await? else {
+        attempt.failed();
+        return Err(ApiError::InvalidActivationCode);
+    };
+    attempt.succeeded();
     Ok(Json(Activated { id, role: "young_person".into() }))
 }

@@ -457,6 +457,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// Whether an activation code (its hash) is unspent and unexpired, for a user not archived: what
+    /// [`Store::activate`] will check again, asked before the password is hashed.
+    async fn activation_code_valid(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Spends an activation code: sets the password. Returns the user, or `None` when the code is
     /// unknown, spent or expired.
     async fn activate(&self, code_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;

@@ -255,6 +255,18 @@ macro_rules! impl_store {
                 row.map(user_from_tuple).transpose()
             }
 
+            async fn activation_code_valid(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM users \
+                     WHERE activation_code_hash = $1 AND activation_expires_at > $2 AND archived_at IS NULL",
+                )
+                .bind(code_hash)
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
             async fn activate(
                 &self,
                 code_hash: &str,
