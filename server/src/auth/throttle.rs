@@ -204,7 +204,11 @@ impl Throttle {
                     let doublings = (f.count - self.config.account_failures).min(30);
                     let secs =
                         self.config.lockout_base_secs.saturating_mul(1 << doublings).min(self.config.lockout_max_secs);
-                    f.locked_until = Some(now + Duration::from_secs(secs));
+                    // Settings too large for the clock lock for a day rather than panic.
+                    f.locked_until = now
+                        .checked_add(Duration::from_secs(secs))
+                        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+                        .or(Some(now));
                 }
             }
             Some(false) => {
@@ -259,7 +263,9 @@ fn worth(f: &Failures, now: Instant, window: Duration) -> u8 {
 }
 
 fn is_idle(f: &Failures, now: Instant, window: Duration) -> bool {
-    f.in_flight == 0 && f.locked_until.is_none_or(|until| until <= now) && now >= f.last_failure + window
+    f.in_flight == 0
+        && f.locked_until.is_none_or(|until| until <= now)
+        && f.last_failure.checked_add(window).is_some_and(|forgotten| now >= forgotten)
 }
 
 /// IPv4 addresses as they are (an IPv4-mapped IPv6 address too); IPv6 by /64, what one host or
