@@ -565,3 +565,23 @@ async fn system_endpoints(db: &TestDb) {
     assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"));
 }
+
+#[path = "../../fuzz/inputs/corpus.rs"]
+mod fuzz_corpus;
+#[path = "../../fuzz/inputs/rest.rs"]
+mod fuzz_rest;
+
+/// The `rest_bodies` fuzz target's corpus and reproducers, through the target's own function.
+#[test]
+fn rest_bodies_fuzz_corpus_replays() {
+    let count = fuzz_corpus::replay("rest_bodies", fuzz_rest::one_body);
+    assert!(count > 10, "the corpus is there ({count} inputs)");
+}
+
+/// The seed step of `scripts/fuzz`: one valid body of each kind.
+#[test]
+#[ignore = "writes fuzz/corpus/rest_bodies (scripts/fuzz seed)"]
+fn rest_bodies_fuzz_seeds() {
+    let seeds: Vec<Vec<u8>> = fuzz_rest::seed_bodies().into_iter().map(|b| b.as_bytes().to_vec()).collect();
+    fuzz_corpus::write_seeds("rest_bodies", &seeds);
+}

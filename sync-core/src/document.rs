@@ -24,6 +24,13 @@ pub enum DocumentError {
     MissingEntity(String),
     #[error("écriture impossible : {0}")]
     Write(#[source] Box<automerge::AutomergeError>),
+    /// A chunk type this project never writes (Automerge's bundles, unknown types): refused before
+    /// Automerge parses it (its bundle decoder panicked on malformed columns, found by fuzzing).
+    #[error("le document contient un bloc de type {0}, jamais écrit ici")]
+    UnsupportedChunk(u8),
+    /// Automerge panicked on these bytes: they are unreadable.
+    #[error("le document ne peut pas être lu : Automerge a échoué ({0})")]
+    Corrupt(String),
 }
 
 impl From<automerge::AutomergeError> for DocumentError {
@@ -34,6 +41,52 @@ impl From<automerge::AutomergeError> for DocumentError {
 
 fn load_error(e: automerge::AutomergeError) -> DocumentError {
     DocumentError::Load(Box::new(e))
+}
+
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// The chunks `save` and `save_incremental` write: a document, a change, a deflated change.
+const CHUNKS_WRITTEN: [u8; 3] = [0, 1, 2];
+
+/// Refuses saved bytes holding a chunk `save`/`save_incremental` never write. Walks the chunk
+/// headers (magic, checksum, type, LEB128 length); at the first header it cannot read it stops
+/// and leaves the error to Automerge.
+fn check_chunk_types(mut bytes: &[u8]) -> Result<(), DocumentError> {
+    while bytes.len() >= 10 && bytes[..4] == CHUNK_MAGIC {
+        let chunk_type = bytes[8];
+        if !CHUNKS_WRITTEN.contains(&chunk_type) {
+            return Err(DocumentError::UnsupportedChunk(chunk_type));
+        }
+        let mut len: u64 = 0;
+        let mut at = 9;
+        loop {
+            let Some(&b) = bytes.get(at) else { return Ok(()) };
+            if at - 9 >= 10 {
+                return Ok(());
+            }
+            len |= u64::from(b & 0x7f) << (7 * (at - 9));
+            at += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let Some(end) = usize::try_from(len).ok().and_then(|len| at.checked_add(len)) else { return Ok(()) };
+        let Some(rest) = bytes.get(end..) else { return Ok(()) };
+        bytes = rest;
+    }
+    Ok(())
+}
+
+/// Runs one of Automerge's loads, a panic of Automerge on malformed bytes becoming an error (a
+/// corrupt file or stored plan must not take down the server's task or the phone's app).
+fn guarded<T>(load: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, DocumentError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)).unwrap_or_else(|panic| {
+        let cause = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(DocumentError::Corrupt(cause))
+    })
 }
 
 /// A plan document.
@@ -57,8 +110,10 @@ impl PlanDocument {
     }
 
     /// Loads saved bytes (a snapshot, change chunks, or both concatenated) and checks the schema.
+    /// Malformed bytes are an error, never a panic.
     pub fn load(bytes: &[u8]) -> Result<Self, DocumentError> {
-        let doc = AutoCommit::load(bytes).map_err(load_error)?;
+        check_chunk_types(bytes)?;
+        let doc = guarded(|| AutoCommit::load(bytes).map_err(load_error))?;
         let document = PlanDocument { doc };
         document.check_schema()?;
         Ok(document)
@@ -105,9 +160,11 @@ impl PlanDocument {
         self.doc.save_incremental()
     }
 
-    /// Adds saved bytes or changes from elsewhere.
+    /// Adds saved bytes or changes from elsewhere. Malformed bytes are an error, never a panic;
+    /// after an error the document may hold part of them (reload it).
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
-        self.doc.load_incremental(bytes).map(|_| ()).map_err(load_error)
+        check_chunk_types(bytes)?;
+        guarded(|| self.doc.load_incremental(bytes).map(|_| ()).map_err(load_error))
     }
 
     /// The schema version: 0 for documents made before versioning.
@@ -316,6 +373,20 @@ mod tests {
         doc.commit("future", chrono::Utc::now());
         let bytes = doc.save();
         assert!(matches!(PlanDocument::load(&bytes), Err(DocumentError::FutureSchema { .. })));
+    }
+
+    #[test]
+    fn chunks_never_written_are_refused_before_automerge_reads_them() {
+        let mut doc = PlanDocument::genesis(Uuid::new_v4()).expect("genesis");
+        let mut bytes = doc.save();
+        assert!(PlanDocument::load(&bytes).is_ok());
+        let mut bundle = bytes.clone();
+        bundle[8] = 3;
+        assert!(matches!(PlanDocument::load(&bundle), Err(DocumentError::UnsupportedChunk(3))));
+        // A bundle after a valid snapshot, as in a stored plan followed by its chunks.
+        bytes.extend_from_slice(&bundle);
+        assert!(matches!(PlanDocument::load(&bytes), Err(DocumentError::UnsupportedChunk(3))));
+        assert!(matches!(doc.load_incremental(&bundle), Err(DocumentError::UnsupportedChunk(3))));
     }
 
     #[test]

@@ -180,3 +180,16 @@ proptest! {
         prop_assert!(plan.unreadable.len() <= 4);
     }
 }
+
+#[path = "../../fuzz/inputs/corpus.rs"]
+#[allow(dead_code)]
+mod fuzz_corpus;
+#[path = "../../fuzz/inputs/load.rs"]
+mod fuzz_load;
+
+/// The `document_load` fuzz target's corpus and reproducers, through the target's own function.
+#[test]
+fn document_load_fuzz_corpus_replays() {
+    let count = fuzz_corpus::replay("document_load", fuzz_load::one_document);
+    assert!(count > 3, "the corpus is there ({count} inputs)");
+}

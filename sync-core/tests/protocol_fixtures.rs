@@ -62,3 +62,34 @@ proptest! {
         let _ = Frame::decode(&bytes);
     }
 }
+
+#[path = "../../fuzz/inputs/corpus.rs"]
+mod fuzz_corpus;
+#[path = "../../fuzz/inputs/frame.rs"]
+mod fuzz_frame;
+#[path = "../../fuzz/inputs/sync.rs"]
+#[allow(dead_code)]
+mod fuzz_sync;
+
+/// The `frame` fuzz target's corpus and reproducers, through the target's own function.
+#[test]
+fn frame_fuzz_corpus_replays() {
+    let count = fuzz_corpus::replay("frame", fuzz_frame::one_frame);
+    assert!(count > 10, "the corpus is there ({count} inputs)");
+}
+
+/// The seed step of `scripts/fuzz`: stock automerge-repo frames, and sync frames carrying real
+/// sync messages.
+#[test]
+#[ignore = "writes fuzz/corpus/frame (scripts/fuzz seed)"]
+fn frame_fuzz_seeds() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/automerge-repo-frames.json")).unwrap();
+    let mut seeds: Vec<Vec<u8>> =
+        fixture["frames"].as_array().unwrap().iter().map(|f| hex(f["hex"].as_str().unwrap())).collect();
+    let document_id = sync_core::DocumentId::from_uuid(uuid::Uuid::from_u128(0x7a11));
+    for data in fuzz_sync::seed_messages().into_iter().take(4) {
+        let frame = Frame::Sync { sender_id: "phone".into(), target_id: "server".into(), document_id, data };
+        seeds.push(frame.encode());
+    }
+    fuzz_corpus::write_seeds("frame", &seeds);
+}

@@ -114,3 +114,33 @@ fn what_automerge_writes_passes_the_message_checks() {
     assert!(whole_documents > 0, "the phone sent its whole document");
     assert!(biggest > 30_000, "the whole document went up inflated ({biggest} bytes)");
 }
+
+#[path = "../../fuzz/inputs/corpus.rs"]
+mod fuzz_corpus;
+#[path = "../../fuzz/inputs/sync.rs"]
+mod fuzz_sync;
+
+/// The `plan_sync` fuzz target's corpus and reproducers, through the target's own function.
+#[test]
+fn plan_sync_fuzz_corpus_replays() {
+    let count = fuzz_corpus::replay("plan_sync", fuzz_sync::one_sync_message);
+    assert!(count > 5, "the corpus is there ({count} inputs)");
+}
+
+/// The seeds themselves pass (they are real messages of a phone's exchange with the server).
+#[test]
+fn plan_sync_fuzz_seeds_are_accepted() {
+    let seeds = fuzz_sync::seed_messages();
+    assert!(seeds.len() > 5);
+    for seed in &seeds {
+        fuzz_sync::one_sync_message(seed);
+    }
+}
+
+/// The seed step of `scripts/fuzz`: real sync messages, and saved plans for `document_load`.
+#[test]
+#[ignore = "writes fuzz/corpus/plan_sync and fuzz/corpus/document_load (scripts/fuzz seed)"]
+fn plan_sync_and_document_load_fuzz_seeds() {
+    fuzz_corpus::write_seeds("plan_sync", &fuzz_sync::seed_messages());
+    fuzz_corpus::write_seeds("document_load", &fuzz_sync::seed_documents());
+}

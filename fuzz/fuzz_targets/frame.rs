@@ -1,0 +1,7 @@
+#![no_main]
+
+#[path = "../inputs/frame.rs"]
+#[allow(dead_code)]
+mod inputs;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| inputs::one_frame(data));
