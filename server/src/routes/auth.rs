@@ -36,6 +36,7 @@ pub struct LoginBody {
 pub struct UserRef {
     pub id: Uuid,
     /// `young_person`, `adviser`, `supervisor` or `admin`.
+    #[schema(value_type = sync_core::model::Role)]
     pub role: String,
 }
 
@@ -60,6 +61,8 @@ pub struct RefreshBody {
 #[serde(deny_unknown_fields)]
 pub struct ActivateBody {
     pub activation_code: String,
+    /// Between `MIN_PASSWORD_CHARS` and `MAX_PASSWORD_CHARS` characters (8 and 256).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -156,6 +159,8 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 #[derive(Serialize, ToSchema)]
 pub struct Activated {
     pub id: Uuid,
+    /// Always `young_person`.
+    #[schema(value_type = sync_core::model::Role)]
     pub role: String,
 }
 

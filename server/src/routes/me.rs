@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct Me {
     pub id: Uuid,
+    #[schema(value_type = sync_core::model::Role)]
     pub role: String,
     pub email: String,
     pub first_name: String,

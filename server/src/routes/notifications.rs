@@ -10,12 +10,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sync_core::model::Role;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, FieldError, Problem};
-use crate::notifications::{centre, preferences};
+use crate::notifications::{Kind, centre, preferences};
 use crate::state::AppState;
 use crate::store::NotificationRow;
 
@@ -26,11 +28,49 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/notification-preferences", get(read_preferences).put(write_preferences))
 }
 
+/// The young person's whole preferences, as answered: every kind of [`Kind::YOUNG_PERSON`] with
+/// whether it reaches their phone (documentation only; the JSON is a `BTreeMap<String, bool>`).
+pub struct NotificationPreferences;
+
+/// A change of preferences: any subset of the kinds of [`NotificationPreferences`], no other key.
+pub struct NotificationPreferencesChange;
+
+fn preferences_schema(every_kind_required: bool, description: &str) -> RefOr<Schema> {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for kind in Kind::YOUNG_PERSON {
+        object = object.property(kind.as_str(), ObjectBuilder::new().schema_type(Type::Boolean));
+        if every_kind_required {
+            object = object.required(kind.as_str());
+        }
+    }
+    RefOr::T(Schema::Object(object.build()))
+}
+
+impl PartialSchema for NotificationPreferences {
+    fn schema() -> RefOr<Schema> {
+        preferences_schema(true, "Every kind a young person can receive on their phone, and whether it is on.")
+    }
+}
+
+impl ToSchema for NotificationPreferences {}
+
+impl PartialSchema for NotificationPreferencesChange {
+    fn schema() -> RefOr<Schema> {
+        preferences_schema(false, "The kinds to turn on (`true`) or off (`false`); the others keep their value.")
+    }
+}
+
+impl ToSchema for NotificationPreferencesChange {}
+
 /// One entry of the centre.
 #[derive(Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: Uuid,
     /// `action_created`, `appointment_reminder_1d`, `action_completed`… (docs/notifications.md).
+    #[schema(schema_with = notification_kind_schema)]
     pub kind: String,
     pub title: String,
     pub body: String,
@@ -39,6 +79,11 @@ pub struct NotificationView {
     pub payload: Value,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Every kind of notification, young people's and staff's.
+fn notification_kind_schema() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(Kind::ALL.iter().map(|k| k.as_str()))).build()
 }
 
 impl From<NotificationRow> for NotificationView {
@@ -85,7 +130,7 @@ fn young_person_only(user: &AuthUser) -> ApiResult<()> {
 
 /// Every kind a young person can receive on their phone, with whether it is on (default on).
 #[utoipa::path(get, path = "/api/v1/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = BTreeMap<String, bool>), (status = 401, body = Problem),
+    responses((status = 200, body = NotificationPreferences), (status = 401, body = Problem),
         (status = 403, body = Problem, description = "Not a young person")))]
 pub async fn read_preferences(
     State(state): State<AppState>,
@@ -97,8 +142,8 @@ pub async fn read_preferences(
 
 /// Turns kinds on or off; absent kinds keep their value. Answers every kind.
 #[utoipa::path(put, path = "/api/v1/me/notification-preferences", tag = "notifications", security(("bearer" = [])),
-    request_body = BTreeMap<String, bool>,
-    responses((status = 200, body = BTreeMap<String, bool>), (status = 401, body = Problem),
+    request_body = NotificationPreferencesChange,
+    responses((status = 200, body = NotificationPreferences), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem, description = "Unknown kind")))]
 pub async fn write_preferences(
     State(state): State<AppState>,

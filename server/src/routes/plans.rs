@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use sync_core::edit::{ActionPatch, AppointmentPatch, EditOutcome, NewAction, NewAppointment, NewTask, TaskPatch};
 use sync_core::model::{
-    Action, ActionCategory, ActionStatus, Appointment, AppointmentKind, AppointmentResponse, Modality, Presence,
+    Action, ActionCategory, ActionStatus, Appointment, AppointmentKind, AppointmentResponse, Comment, Modality, Presence,
     QualificationCode, Task, TaskKind, TaskStatus,
 };
 use sync_core::schema::Collection;
@@ -44,16 +44,12 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
-// ---- response shapes (documentation; the JSON is sync-core's model, RFC 3339 UTC instants) ----
+// ---- response shapes (sync-core's model, its schemas from its `openapi` feature; RFC 3339 UTC instants) ----
 
 #[derive(Serialize, ToSchema)]
 pub struct PlanView {
-    /// Every field of the product brief; see docs/api.md.
-    #[schema(value_type = Vec<Object>)]
     pub actions: Vec<Action>,
-    #[schema(value_type = Vec<Object>)]
     pub appointments: Vec<Appointment>,
-    #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<Task>,
 }
 
@@ -133,11 +129,9 @@ pub struct CreateActionBody {
     /// Chosen by the client: the same request sent twice creates one action.
     pub id: Option<Uuid>,
     pub title: String,
-    #[schema(value_type = String, example = "EMPLOI")]
     pub category: ActionCategory,
     pub description: Option<String>,
     pub due_date: Option<NaiveDate>,
-    #[schema(value_type = Option<String>, example = "not_started")]
     pub status: Option<ActionStatus>,
     pub reminder: Option<bool>,
 }
@@ -145,7 +139,7 @@ pub struct CreateActionBody {
 /// Creates an action.
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/actions", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CreateActionBody,
-    responses((status = 201, body = Object, description = "The action"), (status = 200, body = Object, description = "Already created with this id"),
+    responses((status = 201, body = Action, description = "Created"), (status = 200, body = Action, description = "Already created with this id (a retried request)"),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_action(
     State(state): State<AppState>,
@@ -174,9 +168,7 @@ pub struct ActionPatchBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    #[schema(value_type = Option<String>)]
     pub category: Option<ActionCategory>,
-    #[schema(value_type = Option<String>)]
     pub status: Option<ActionStatus>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -187,7 +179,7 @@ pub struct ActionPatchBody {
 /// Changes an action (absent fields are kept; `null` clears an optional one).
 #[utoipa::path(patch, path = "/api/v1/young-people/{id}/actions/{action_id}", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = ActionPatchBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Action), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_action(
     State(state): State<AppState>,
     user: AuthUser,
@@ -233,7 +225,7 @@ pub struct CommentBody {
 /// Comments an action; answers the comment.
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/actions/{action_id}/comments", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = CommentBody,
-    responses((status = 201, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Comment, description = "Created"), (status = 200, body = Comment, description = "Already created with this id (a retried request)"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn comment_action(
     State(state): State<AppState>,
     user: AuthUser,
@@ -256,7 +248,6 @@ pub async fn comment_action(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QualificationBody {
-    #[schema(value_type = String, example = "EMPLOI")]
     pub code: QualificationCode,
     pub comment: Option<String>,
 }
@@ -264,7 +255,7 @@ pub struct QualificationBody {
 /// Qualifies a done action (advisers); the action is then read-only.
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/actions/{action_id}/qualification", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), request_body = QualificationBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Action), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn qualify_action(
     State(state): State<AppState>,
     user: AuthUser,
@@ -285,11 +276,9 @@ pub async fn qualify_action(
 pub struct CreateAppointmentBody {
     pub id: Option<Uuid>,
     pub title: String,
-    #[schema(value_type = String, example = "ENTRETIEN_INDIVIDUEL_CONSEILLER")]
     pub kind: AppointmentKind,
     pub starts_at: DateTime<Utc>,
     pub duration_minutes: i64,
-    #[schema(value_type = String, example = "in_person")]
     pub modality: Modality,
     pub address: Option<String>,
     pub video_url: Option<String>,
@@ -300,7 +289,7 @@ pub struct CreateAppointmentBody {
 /// Schedules an appointment (advisers).
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/appointments", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CreateAppointmentBody,
-    responses((status = 201, body = Object), (status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Appointment, description = "Created"), (status = 200, body = Appointment, description = "Already created with this id (a retried request)"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_appointment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -330,11 +319,9 @@ pub async fn create_appointment(
 #[serde(deny_unknown_fields)]
 pub struct AppointmentPatchBody {
     pub title: Option<String>,
-    #[schema(value_type = Option<String>)]
     pub kind: Option<AppointmentKind>,
     pub starts_at: Option<DateTime<Utc>>,
     pub duration_minutes: Option<i64>,
-    #[schema(value_type = Option<String>)]
     pub modality: Option<Modality>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -351,7 +338,7 @@ pub struct AppointmentPatchBody {
 /// Changes an appointment (advisers).
 #[utoipa::path(patch, path = "/api/v1/young-people/{id}/appointments/{appointment_id}", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("appointment_id" = Uuid, Path)), request_body = AppointmentPatchBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Appointment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_appointment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -379,7 +366,7 @@ pub async fn update_appointment(
 /// Cancels an appointment (advisers).
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/appointments/{appointment_id}/cancel", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("appointment_id" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Appointment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn cancel_appointment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -395,14 +382,13 @@ pub async fn cancel_appointment(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseBody {
-    #[schema(value_type = String, example = "present")]
     pub presence: Presence,
 }
 
 /// Records whether the young person came (advisers, once the appointment has started).
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/appointments/{appointment_id}/close", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("appointment_id" = Uuid, Path)), request_body = CloseBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Appointment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn close_appointment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -419,14 +405,13 @@ pub async fn close_appointment(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
-    #[schema(value_type = String, example = "accepted")]
     pub response: AppointmentResponse,
 }
 
 /// The young person's answer to an appointment.
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/appointments/{appointment_id}/answer", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("appointment_id" = Uuid, Path)), request_body = AnswerBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Appointment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn answer_appointment(
     State(state): State<AppState>,
     user: AuthUser,
@@ -446,7 +431,6 @@ pub async fn answer_appointment(
 #[serde(deny_unknown_fields)]
 pub struct CreateTaskBody {
     pub id: Option<Uuid>,
-    #[schema(value_type = String, example = "APPLICATION")]
     pub kind: TaskKind,
     pub title: String,
     pub company: Option<String>,
@@ -458,7 +442,7 @@ pub struct CreateTaskBody {
 /// Creates a job-search task (the young person).
 #[utoipa::path(post, path = "/api/v1/young-people/{id}/tasks", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CreateTaskBody,
-    responses((status = 201, body = Object), (status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Task, description = "Created"), (status = 200, body = Task, description = "Already created with this id (a retried request)"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_task(
     State(state): State<AppState>,
     user: AuthUser,
@@ -482,7 +466,6 @@ pub async fn create_task(
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchBody {
-    #[schema(value_type = Option<String>)]
     pub kind: Option<TaskKind>,
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -491,7 +474,6 @@ pub struct TaskPatchBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub offer_url: Option<Option<String>>,
-    #[schema(value_type = Option<String>)]
     pub status: Option<TaskStatus>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -504,7 +486,7 @@ pub struct TaskPatchBody {
 /// Changes a job-search task.
 #[utoipa::path(patch, path = "/api/v1/young-people/{id}/tasks/{task_id}", tag = "plans", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("task_id" = Uuid, Path)), request_body = TaskPatchBody,
-    responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Task), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_task(
     State(state): State<AppState>,
     user: AuthUser,

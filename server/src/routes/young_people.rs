@@ -129,6 +129,7 @@ fn text_field(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
 #[utoipa::path(post, path = "/api/v1/young-people", tag = "young people", security(("bearer" = [])),
     request_body = NewYoungPerson,
     responses((status = 201, body = CreatedYoungPerson),
+        (status = 403, body = Problem, description = "Not an adviser or supervisor"),
         (status = 409, body = Problem, description = "A young person the caller can see has this email"),
         (status = 422, body = Problem, description = "Invalid input, or an email that cannot be used")))]
 pub async fn create(
@@ -215,6 +216,7 @@ async fn email_taken(state: &AppState, user: &AuthUser, email: &str) -> ApiError
 pub struct FollowingAdviser {
     pub id: Uuid,
     /// `definitive` or `temporary`.
+    #[schema(value_type = crate::routes::transfers::TransferKind)]
     pub kind: String,
 }
 
