@@ -1,5 +1,5 @@
 //! One input of the `frame` fuzz target, shared with its replay test
-//! (`sync-core/tests/protocol_fixtures.rs`): any bytes decode to a frame or an error, never a
+//! (`sync-core/tests/integration/protocol_fixtures.rs`): any bytes decode to a frame or an error, never a
 //! panic, and a decoded frame re-encodes to bytes that decode to the same frame.
 
 use sync_core::protocol::Frame;

@@ -1,5 +1,5 @@
 //! One input of the `document_load` fuzz target, shared with its replay test
-//! (`sync-core/tests/bad_input.rs`): any bytes load as a plan or fail with an error, never a
+//! (`sync-core/tests/integration/bad_input.rs`): any bytes load as a plan or fail with an error, never a
 //! panic; a loaded plan reads, and what it saves loads again.
 
 use sync_core::PlanDocument;

@@ -1,5 +1,5 @@
 //! One input of the `rest_bodies` fuzz target, shared with its replay test
-//! (`server/tests/api.rs`): the bytes of a request body, parsed as every JSON body the REST API
+//! (`server/tests/integration/api.rs`): the bytes of a request body, parsed as every JSON body the REST API
 //! takes, with the same function as the handlers' extractor (`server::error::parse_json`, behind
 //! `ApiJson`). A body is a value or a 400/422, never a panic. The plan bodies that parse are then
 //! applied to a plan as their handlers do (the same conversion into sync-core's edit types), as

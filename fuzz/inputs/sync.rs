@@ -1,5 +1,5 @@
 //! One input of the `plan_sync` fuzz target, shared with its replay test
-//! (`sync-core/tests/sync_fuzz.rs`): one sync message from a phone, handled as the server does
+//! (`sync-core/tests/integration/sync_fuzz.rs`): one sync message from a phone, handled as the server does
 //! (`PlanSync::receive`, then `generate` for the answer), on a plan with an action, an appointment
 //! and a task. An error, never a panic nor a hang; what an accepted message leaves to store loads
 //! with the plan it was applied to.

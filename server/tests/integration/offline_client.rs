@@ -3,7 +3,7 @@
 //! The client's methods block, so the tests call them from blocking threads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! Property tests: replicas that edit concurrently and sync in any order converge; the server's
 //! review and compensation always leave a plan the rulebook accepts and never undo an allowed edit.
 
-mod common;
+use crate::common;
 
 use automerge::sync::{State, SyncDoc};
 use chrono::Duration;

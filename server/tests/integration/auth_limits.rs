@@ -3,7 +3,7 @@
 //! before any argon2 work, and the bounded argon2 queue (503 with `Retry-After`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The REST API over a real store, on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
@@ -566,9 +566,9 @@ async fn system_endpoints(db: &TestDb) {
     assert!(text.contains("http_request_duration_seconds_bucket"));
 }
 
-#[path = "../../fuzz/inputs/corpus.rs"]
+#[path = "../../../fuzz/inputs/corpus.rs"]
 mod fuzz_corpus;
-#[path = "../../fuzz/inputs/rest.rs"]
+#[path = "../../../fuzz/inputs/rest.rs"]
 mod fuzz_rest;
 
 /// The `rest_bodies` fuzz target's corpus and reproducers, through the target's own function.

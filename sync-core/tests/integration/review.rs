@@ -2,7 +2,7 @@
 //! Accept, then compensate: offline batches merged on the server, refused effects undone field by
 //! field, everything allowed kept.
 
-mod common;
+use crate::common;
 
 use automerge::{ObjType, ROOT, ReadDoc, transaction::Transactable};
 use common::{Fixture, action};

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,8 +27,8 @@ use sync_core::edit::{NewAction, NewAppointment};
 use sync_core::model::{AppointmentKind, Modality, Role};
 use uuid::Uuid;
 
-const PRIVATE_KEY: &str = include_str!("fixtures/fcm-test-key.pem");
-const PUBLIC_KEY: &str = include_str!("fixtures/fcm-test-key.pub.pem");
+const PRIVATE_KEY: &str = include_str!("../fixtures/fcm-test-key.pem");
+const PUBLIC_KEY: &str = include_str!("../fixtures/fcm-test-key.pub.pem");
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -13,7 +13,7 @@ fn hex(s: &str) -> Vec<u8> {
 #[test]
 fn stock_automerge_repo_frames_decode() {
     let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/automerge-repo-frames.json")).expect("fixture is JSON");
+        serde_json::from_str(include_str!("../fixtures/automerge-repo-frames.json")).expect("fixture is JSON");
     let frames = fixture["frames"].as_array().unwrap();
     assert!(frames.len() > 20);
     for f in frames {
@@ -52,7 +52,7 @@ proptest! {
 
     #[test]
     fn mutated_real_frames_never_panic(index in 0usize..22, position in 0usize..400, byte in any::<u8>()) {
-        let fixture: Value = serde_json::from_str(include_str!("fixtures/automerge-repo-frames.json")).unwrap();
+        let fixture: Value = serde_json::from_str(include_str!("../fixtures/automerge-repo-frames.json")).unwrap();
         let frames = fixture["frames"].as_array().unwrap();
         let mut bytes = hex(frames[index % frames.len()]["hex"].as_str().unwrap());
         let at = position % bytes.len();
@@ -63,11 +63,11 @@ proptest! {
     }
 }
 
-#[path = "../../fuzz/inputs/corpus.rs"]
+#[path = "../../../fuzz/inputs/corpus.rs"]
 mod fuzz_corpus;
-#[path = "../../fuzz/inputs/frame.rs"]
+#[path = "../../../fuzz/inputs/frame.rs"]
 mod fuzz_frame;
-#[path = "../../fuzz/inputs/sync.rs"]
+#[path = "../../../fuzz/inputs/sync.rs"]
 #[allow(dead_code)]
 mod fuzz_sync;
 
@@ -83,7 +83,7 @@ fn frame_fuzz_corpus_replays() {
 #[test]
 #[ignore = "writes fuzz/corpus/frame (scripts/fuzz seed)"]
 fn frame_fuzz_seeds() {
-    let fixture: Value = serde_json::from_str(include_str!("fixtures/automerge-repo-frames.json")).unwrap();
+    let fixture: Value = serde_json::from_str(include_str!("../fixtures/automerge-repo-frames.json")).unwrap();
     let mut seeds: Vec<Vec<u8>> =
         fixture["frames"].as_array().unwrap().iter().map(|f| hex(f["hex"].as_str().unwrap())).collect();
     let document_id = sync_core::DocumentId::from_uuid(uuid::Uuid::from_u128(0x7a11));

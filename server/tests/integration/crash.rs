@@ -2,7 +2,7 @@
 //! change is there and the phone converges.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -171,8 +171,8 @@ async fn acknowledged_changes_survive_a_kill_9() {
 /// push is left claimed by a worker that is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_gracefully_and_keeps_every_acknowledged_write() {
-    const PRIVATE_KEY: &str = include_str!("fixtures/fcm-test-key.pem");
-    const PUBLIC_KEY: &str = include_str!("fixtures/fcm-test-key.pub.pem");
+    const PRIVATE_KEY: &str = include_str!("../fixtures/fcm-test-key.pem");
+    const PUBLIC_KEY: &str = include_str!("../fixtures/fcm-test-key.pub.pem");
     let fcm = server::notifications::fcm_fake::FakeFcm::start(
         PUBLIC_KEY.as_bytes(),
         "pass-emploi-test",

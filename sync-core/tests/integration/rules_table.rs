@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! One row per operation of the product: for each role, allowed or refused with the reason code.
 
-mod common;
+use crate::common;
 
 use chrono::Duration;
 use common::{Fixture, action, appointment, task};

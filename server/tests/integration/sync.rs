@@ -1,7 +1,7 @@
 //! The sync gateway end to end: real sockets, real protocol frames, both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

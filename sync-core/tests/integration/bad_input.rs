@@ -2,7 +2,7 @@
 //! Documents that are not what they should be: unknown keys, wrong types, missing fields, future
 //! or missing schema, garbage bytes. Read with a clear error or the documented fallback, never a panic.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -181,10 +181,10 @@ proptest! {
     }
 }
 
-#[path = "../../fuzz/inputs/corpus.rs"]
+#[path = "../../../fuzz/inputs/corpus.rs"]
 #[allow(dead_code)]
 mod fuzz_corpus;
-#[path = "../../fuzz/inputs/load.rs"]
+#[path = "../../../fuzz/inputs/load.rs"]
 mod fuzz_load;
 
 /// The `document_load` fuzz target's corpus and reproducers, through the target's own function.

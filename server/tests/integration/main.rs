@@ -1,0 +1,16 @@
+//! The integration tests of `server`, in one binary: each file was a test binary of its own, and
+//! linking a copy of the crate and its dependencies per file took minutes of every CI run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod common;
+mod api;
+mod auth_limits;
+mod crash;
+mod delivery;
+mod edges;
+mod notifications;
+mod offline_client;
+mod sessions;
+mod sync;
+mod web_push;
