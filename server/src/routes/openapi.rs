@@ -65,7 +65,8 @@ fn complete(operation: &mut Operation) {
             ("422", "The body does not have the documented shape (the problem names the field)"),
         ]);
     }
-    let path_ids = operation.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+    let path_ids =
+        operation.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
     if path_ids {
         common.push(("404", "Unknown, out of the caller's reach, or not an id: the same answer"));
     }

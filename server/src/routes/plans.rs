@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use sync_core::edit::{ActionPatch, AppointmentPatch, EditOutcome, NewAction, NewAppointment, NewTask, TaskPatch};
 use sync_core::model::{
-    Action, ActionCategory, ActionStatus, Appointment, AppointmentKind, AppointmentResponse, Comment, Modality, Presence,
-    QualificationCode, Task, TaskKind, TaskStatus,
+    Action, ActionCategory, ActionStatus, Appointment, AppointmentKind, AppointmentResponse, Comment, Modality,
+    Presence, QualificationCode, Task, TaskKind, TaskStatus,
 };
 use sync_core::schema::Collection;
 use sync_core::{Author, EditError, PlanDocument};
