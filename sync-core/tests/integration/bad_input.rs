@@ -181,11 +181,8 @@ proptest! {
     }
 }
 
-#[path = "../../../fuzz/inputs/corpus.rs"]
-#[allow(dead_code)]
-mod fuzz_corpus;
-#[path = "../../../fuzz/inputs/load.rs"]
-mod fuzz_load;
+use crate::fuzz_corpus;
+use crate::fuzz_load;
 
 /// The `document_load` fuzz target's corpus and reproducers, through the target's own function.
 #[test]

@@ -10,3 +10,13 @@ mod protocol_fixtures;
 mod review;
 mod rules_table;
 mod sync_fuzz;
+
+// The fuzz targets' "one input" functions (fuzz/inputs), replayed here on the kept corpus.
+#[path = "../../../fuzz/inputs/corpus.rs"]
+mod fuzz_corpus;
+#[path = "../../../fuzz/inputs/frame.rs"]
+mod fuzz_frame;
+#[path = "../../../fuzz/inputs/load.rs"]
+mod fuzz_load;
+#[path = "../../../fuzz/inputs/sync.rs"]
+mod fuzz_sync;

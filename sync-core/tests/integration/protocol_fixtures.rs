@@ -63,13 +63,9 @@ proptest! {
     }
 }
 
-#[path = "../../../fuzz/inputs/corpus.rs"]
-mod fuzz_corpus;
-#[path = "../../../fuzz/inputs/frame.rs"]
-mod fuzz_frame;
-#[path = "../../../fuzz/inputs/sync.rs"]
-#[allow(dead_code)]
-mod fuzz_sync;
+use crate::fuzz_corpus;
+use crate::fuzz_frame;
+use crate::fuzz_sync;
 
 /// The `frame` fuzz target's corpus and reproducers, through the target's own function.
 #[test]

@@ -115,10 +115,8 @@ fn what_automerge_writes_passes_the_message_checks() {
     assert!(biggest > 30_000, "the whole document went up inflated ({biggest} bytes)");
 }
 
-#[path = "../../../fuzz/inputs/corpus.rs"]
-mod fuzz_corpus;
-#[path = "../../../fuzz/inputs/sync.rs"]
-mod fuzz_sync;
+use crate::fuzz_corpus;
+use crate::fuzz_sync;
 
 /// The `plan_sync` fuzz target's corpus and reproducers, through the target's own function.
 #[test]
