@@ -52,6 +52,20 @@ fn start_with(dir: &std::path::Path, extra: &[String]) -> Running {
     Running { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), lines }
 }
 
+/// The ids of the actions the server holds in the young person's plan.
+async fn stored_action_ids(server: &Running, token: &str, young_person: Uuid) -> Vec<String> {
+    let plan: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/young-people/{young_person}/plan", server.addr))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    plan["actions"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect()
+}
+
 /// The first login of `role` the demo printed.
 fn demo_login(server: &Running, role: &str) -> String {
     server
@@ -137,18 +151,7 @@ async fn acknowledged_changes_survive_a_kill_9() {
     let mut server = start(&dir);
     let mut phone = Peer::connect(server.addr, &token, "phone", document, phone.doc.fork()).await;
     phone.sync().await;
-    let http = reqwest::Client::new();
-    let plan: serde_json::Value = http
-        .get(format!("http://{}/api/v1/young-people/{young_person}/plan", server.addr))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let stored: Vec<String> =
-        plan["actions"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    let stored = stored_action_ids(&server, &token, young_person).await;
     for id in &acknowledged {
         assert!(stored.contains(&id.to_string()), "acknowledged action {id} lost");
     }
@@ -280,18 +283,9 @@ async fn sigterm_stops_gracefully_and_keeps_every_acknowledged_write() {
     drop(db);
 
     let mut server = start(&dir);
-    let plan: serde_json::Value = http
-        .get(format!("http://{}/api/v1/young-people/{young_person}/plan", server.addr))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let stored: Vec<&str> = plan["actions"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
+    let stored = stored_action_ids(&server, &token, young_person).await;
     for id in &acknowledged {
-        assert!(stored.contains(&id.as_str()), "acknowledged action {id} lost");
+        assert!(stored.contains(id), "acknowledged action {id} lost");
     }
     eprintln!("{} writes acknowledged before SIGTERM, {} pushes sent", acknowledged.len(), fcm.received_count());
     let _ = server.child.kill();
