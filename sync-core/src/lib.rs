@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod review;
 pub mod rules;
 pub mod schema;
+pub mod settle;
 pub mod sync_message;
 
 pub use document::{DocumentError, PlanDocument};

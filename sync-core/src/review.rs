@@ -12,12 +12,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::document::{DocumentError, PlanDocument};
-use crate::effects::{Target, Touched};
+use crate::effects::{Effect, Target, Touched, diff_entity};
 use crate::events::{DomainEvent, EventKind, entity_events, notice_reasons};
 use crate::model::{Notice, Person, parse_uuid};
 use crate::node::Node;
-use crate::rules::{Author, Reason, RuleContext, Verdict, check_entity, check_root};
-use crate::schema::{Collection, fields};
+use crate::rules::{Author, Reason, RuleContext, Verdict, check_root};
+use crate::schema::Collection;
+use crate::settle::apply_effects;
+pub use crate::settle::{EntityReview, settle_entity};
 
 /// The outcome of reviewing one batch.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49,56 +51,16 @@ impl Review {
     }
 }
 
-/// The review of one entity, settled: reverting the refused effects may make other effects
-/// invalid (a kept field that relied on a reverted one), so checking repeats until nothing more is
-/// refused. Each round only turns values back to what they were before, so it always ends.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EntityReview {
-    /// Refused first (each with the value to restore in `effect.before`), then allowed.
-    pub verdicts: Vec<Verdict>,
-    /// The entity as it stands once corrected.
-    pub corrected: Option<Node>,
-}
-
-pub fn settle_entity(
-    ctx: &RuleContext,
-    author: &Author,
-    collection: Collection,
-    id: &str,
-    before: Option<&Node>,
-    after: Option<&Node>,
-) -> EntityReview {
-    let mut current = after.cloned();
-    let mut refused: Vec<Verdict> = Vec::new();
-    loop {
-        let verdicts = check_entity(ctx, author, collection, id, before, current.as_ref());
-        let (allowed, newly_refused): (Vec<_>, Vec<_>) = verdicts.into_iter().partition(Verdict::is_allowed);
-        if newly_refused.is_empty() {
-            let mut verdicts = refused;
-            verdicts.extend(allowed);
-            return EntityReview { verdicts, corrected: current };
-        }
-        for verdict in newly_refused {
-            current = revert(current, &verdict.effect.target, verdict.effect.before.as_ref());
-            refused.push(verdict);
-        }
-    }
-}
-
-/// `entity` with `target` set back to `value`.
-fn revert(entity: Option<Node>, target: &Target, value: Option<&Node>) -> Option<Node> {
-    match target {
-        Target::Root { .. } | Target::Entity { .. } => value.cloned(),
-        Target::Field { field, .. } => entity.map(|e| e.with(field, value.cloned())),
-        Target::Comment { comment_id, .. } => entity.map(|e| {
-            let comments =
-                e.field(fields::COMMENTS).filter(|c| c.as_map().is_some()).cloned().unwrap_or_else(Node::map);
-            e.with(fields::COMMENTS, comments.with(comment_id, value.cloned()))
-        }),
-    }
-}
+/// At most this many historical reads of an entity (changes × touched entities) to replay a batch
+/// change by change; a larger batch is reviewed as one step (still never keeping a refused effect,
+/// but a refused later edit of a field then takes an allowed earlier one of the same batch with it).
+pub const MAX_REPLAY_READS: usize = 20_000;
 
 /// Reviews every effect between `before` and the document's current heads, as written by `author`.
+///
+/// The batch's changes are replayed in causal order on the entity as the review has kept it: each
+/// change's effects are settled ([`settle_entity`]) against what the earlier changes kept, so an
+/// allowed edit is judged as its author made it, whatever refused edits the same batch holds.
 pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Review {
     let after = doc.heads();
     let touched = Touched::from_patches(&doc.automerge_mut().diff(before, &after));
@@ -125,17 +87,103 @@ pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, no
             entities.insert((collection, id));
         }
     }
+    let steps = intermediate_heads(doc, before, entities.len());
     for (collection, id) in entities {
-        let (b, a) = (doc.entity_node(collection, &id, Some(before)), doc.entity_node(collection, &id, None));
-        let settled = settle_entity(&ctx, author, collection, &id, b.as_ref(), a.as_ref());
+        let b = doc.entity_node(collection, &id, Some(before));
+        let a = doc.entity_node(collection, &id, None);
+        let versions = steps.iter().map(|heads| doc.entity_node(collection, &id, Some(heads)));
+        let settled = replay_entity(&ctx, author, collection, &id, b.as_ref(), versions.chain([a.clone()]));
+        let kept = reviewed_verdicts(collection, &id, b.as_ref(), a.as_ref(), &settled);
         out.events.extend(
             entity_events(collection, &id, b.as_ref(), settled.corrected.as_ref())
                 .into_iter()
                 .map(|kind| DomainEvent::new(ctx.young_person_id, by.clone(), kind)),
         );
-        out.verdicts.extend(settled.verdicts);
+        out.verdicts.extend(kept);
     }
     out
+}
+
+/// The heads after each change of the batch but the last, in causal order (Automerge keeps its
+/// history in the order changes were applied, which respects their dependencies). Empty when the
+/// batch is one change, or too large to replay (see [`MAX_REPLAY_READS`]).
+fn intermediate_heads(doc: &mut PlanDocument, before: &[ChangeHash], entities: usize) -> Vec<Vec<ChangeHash>> {
+    let changes: Vec<(ChangeHash, Vec<ChangeHash>)> =
+        doc.automerge_mut().get_changes(before).iter().map(|c| (c.hash(), c.deps().to_vec())).collect();
+    if changes.len() <= 1 || changes.len().saturating_mul(entities) > MAX_REPLAY_READS {
+        return Vec::new();
+    }
+    let mut heads: BTreeSet<ChangeHash> = before.iter().copied().collect();
+    let mut out = Vec::with_capacity(changes.len() - 1);
+    for (hash, deps) in &changes[..changes.len() - 1] {
+        for dep in deps {
+            heads.remove(dep);
+        }
+        heads.insert(*hash);
+        out.push(heads.iter().copied().collect());
+    }
+    out
+}
+
+/// Replays the successive `versions` of one entity (as the document holds it after each change)
+/// on what the review has kept so far, one settled step per change.
+fn replay_entity(
+    ctx: &RuleContext,
+    author: &Author,
+    collection: Collection,
+    id: &str,
+    before: Option<&Node>,
+    versions: impl Iterator<Item = Option<Node>>,
+) -> Replayed {
+    let mut kept = before.cloned();
+    let mut seen = before.cloned();
+    let mut refusals: Vec<Verdict> = Vec::new();
+    for version in versions {
+        if version == seen {
+            continue;
+        }
+        let candidate = apply_effects(kept.clone(), &diff_entity(collection, id, seen.as_ref(), version.as_ref()));
+        let step = settle_entity(ctx, author, collection, id, kept.as_ref(), candidate.as_ref());
+        refusals.extend(step.refused().cloned());
+        kept = step.corrected;
+        seen = version;
+    }
+    Replayed { corrected: kept, refusals }
+}
+
+struct Replayed {
+    corrected: Option<Node>,
+    /// Every refusal of every step, in order.
+    refusals: Vec<Verdict>,
+}
+
+/// The batch's verdicts on one entity once replayed: a refusal for each target the document holds
+/// otherwise than the review kept (with the kept value to restore and the reason of the last
+/// refusal there), then an allowed verdict for each effect kept.
+fn reviewed_verdicts(
+    collection: Collection,
+    id: &str,
+    before: Option<&Node>,
+    after: Option<&Node>,
+    replayed: &Replayed,
+) -> Vec<Verdict> {
+    let kept = replayed.corrected.as_ref();
+    let reason_for = |target: &Target| {
+        let on_target = replayed.refusals.iter().rev().find(|v| &v.effect.target == target);
+        on_target.or(replayed.refusals.last()).and_then(|v| v.refusal.clone())
+    };
+    let mut verdicts: Vec<Verdict> = diff_entity(collection, id, after, kept)
+        .into_iter()
+        .map(|undo| Verdict {
+            refusal: Some(
+                reason_for(&undo.target).unwrap_or_else(|| Reason::Invalid { field: collection.key().into() }),
+            ),
+            effect: Effect { target: undo.target, before: undo.after, after: undo.before },
+        })
+        .collect();
+    verdicts
+        .extend(diff_entity(collection, id, before, kept).into_iter().map(|effect| Verdict { effect, refusal: None }));
+    verdicts
 }
 
 /// What [`compensate`] wrote.

@@ -203,6 +203,28 @@ pub fn check_entity(
         .collect()
 }
 
+/// The other fields of the entity that the check of `field` reads (besides the before-state).
+///
+/// The review uses it to re-admit effects that were refused only together: a status refused
+/// because of a refused qualification, a status and its completion date that are valid only as a
+/// pair. Keep it in step with [`EntityCheck::validate_field`]; the rule-table test
+/// `coupled_fields_name_every_field_a_check_reads` checks it.
+pub fn coupled_fields(collection: Collection, field: &str) -> &'static [&'static str] {
+    match (collection, field) {
+        (Collection::Actions, fields::STATUS) => &[fields::COMPLETED_AT, fields::QUALIFICATION],
+        (Collection::Actions, fields::COMPLETED_AT) => &[fields::STATUS, fields::QUALIFICATION],
+        (Collection::Actions, fields::QUALIFICATION) => &[fields::STATUS, fields::COMPLETED_AT],
+        (Collection::Tasks, fields::STATUS) => &[fields::DONE_AT],
+        (Collection::Tasks, fields::DONE_AT) => &[fields::STATUS],
+        (Collection::Appointments, fields::STARTS_AT) => &[fields::CREATED_AT, fields::PRESENCE],
+        (Collection::Appointments, fields::PRESENCE) => &[fields::STARTS_AT],
+        (Collection::Appointments, fields::RESPONSE) => &[fields::STATUS],
+        (Collection::Appointments, fields::STATUS) => &[fields::RESPONSE],
+        (Collection::Appointments, fields::CREATED_AT) => &[fields::STARTS_AT],
+        _ => &[],
+    }
+}
+
 /// Checks a change to a root key (`schema`, `young_person_id`, unknown keys, or a collection
 /// replaced by something that is not a map): only the server writes those.
 pub fn check_root(author: &Author, key: &str, before: Option<&Node>, after: Option<&Node>) -> Option<Verdict> {

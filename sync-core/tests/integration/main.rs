@@ -8,6 +8,7 @@ mod bad_input;
 mod convergence;
 mod protocol_fixtures;
 mod review;
+mod review_batches;
 mod rules_table;
 mod sync_fuzz;
 

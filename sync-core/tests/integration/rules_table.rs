@@ -357,3 +357,80 @@ fn completing_sets_completed_at_and_reopening_clears_it() {
     f.doc.update_action(&yp, f.now, f.open_action, changes).unwrap();
     assert_eq!(f.doc.plan().action(f.open_action).unwrap().completed_at, None);
 }
+
+/// `coupled_fields` names every other field the check of a field reads: changing any field it does
+/// not name never changes that field's verdict. Checked over the fixture's entities, both writers,
+/// and a pool of values of every shape the schema uses.
+#[test]
+fn coupled_fields_name_every_field_a_check_reads() {
+    use sync_core::model::instant_node;
+    use sync_core::node::Node;
+    use sync_core::rules::{RuleContext, check_entity, coupled_fields};
+
+    let f = Fixture::new();
+    let ctx = RuleContext { young_person_id: Some(f.young_person), now: f.now };
+    let adviser_qualification = Node::map()
+        .with("code", Node::from("EMPLOI"))
+        .with("hours", Node::Int(3))
+        .with("by", Node::map().with("id", Node::from(f.adviser.to_string())).with("role", Node::from("adviser")))
+        .with("at", instant_node(f.now));
+    let values: Vec<Option<Node>> = vec![
+        None,
+        Some(Node::from("done")),
+        Some(Node::from("in_progress")),
+        Some(Node::from("scheduled")),
+        Some(Node::from("canceled")),
+        Some(Node::from("accepted")),
+        Some(Node::from("present")),
+        Some(instant_node(f.now - Duration::days(1))),
+        Some(instant_node(f.now + Duration::days(30))),
+        Some(instant_node(f.now - Duration::days(800))),
+        Some(Node::from("2026-04-01")),
+        Some(Node::Int(45)),
+        Some(Node::Bool(true)),
+        Some(adviser_qualification),
+    ];
+    let contexts: Vec<Option<Node>> = values.iter().step_by(3).cloned().collect();
+    let entities = [
+        (Collection::Actions, f.open_action),
+        (Collection::Actions, f.done_action),
+        (Collection::Actions, f.qualified_action),
+        (Collection::Appointments, f.future_appointment),
+        (Collection::Appointments, f.past_appointment),
+        (Collection::Tasks, f.task),
+    ];
+    let verdict_on = |author: &Author, collection, id: &str, before: &Node, after: &Node, field: &str| {
+        check_entity(&ctx, author, collection, id, Some(before), Some(after))
+            .into_iter()
+            .find(|v| matches!(&v.effect.target, sync_core::Target::Field { field: f, .. } if f == field))
+            .map(|v| v.refusal.map(|r| r.code()))
+    };
+    let mut compared = 0;
+    for author in [Author::young_person(f.young_person), Author::adviser(f.adviser)] {
+        for (collection, id) in entities {
+            let id = id.to_string();
+            let before = f.doc.entity_node(collection, &id, None).unwrap();
+            let known = collection.known_fields();
+            for &field in known.iter().filter(|&&k| !matches!(k, "id" | "comments" | "created_by" | "created_at")) {
+                for value in &values {
+                    let after = before.clone().with(field, value.clone());
+                    let alone = verdict_on(&author, collection, &id, &before, &after, field);
+                    for &other in
+                        known.iter().filter(|&&o| o != field && !coupled_fields(collection, field).contains(&o))
+                    {
+                        for context in &contexts {
+                            let with_other = after.clone().with(other, context.clone());
+                            let together = verdict_on(&author, collection, &id, &before, &with_other, field);
+                            assert_eq!(
+                                alone, together,
+                                "{collection:?}.{field} = {value:?}: its verdict changed with {other} = {context:?}"
+                            );
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "only {compared} comparisons");
+}
