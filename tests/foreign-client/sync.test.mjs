@@ -284,6 +284,38 @@ async function main() {
   const restAction = planAfter.actions.find((a) => a.id === actionId);
   if (restAction?.qualification) fail(`REST still shows a qualification: ${JSON.stringify(restAction.qualification)}`);
 
+  // 5b. One batch with an allowed and a refused edit (issue 15): offline, the young person sets the
+  // action in progress, then writes a qualification. Both changes go up in one sync message; the
+  // server undoes the qualification only, and the notice names only it.
+  log("5b. one batch: status in_progress (allowed), then a qualification (refused)");
+  const noticesBefore5b = notices.length;
+  const t5b = Date.now();
+  handle.change((d) => {
+    d.actions[actionId].status = "in_progress";
+    d.actions[actionId].updated_at = nowIso();
+  });
+  handle.change((d) => {
+    d.actions[actionId].qualification = { code: "EMPLOI", hours: 3, by: { id: ypId, role: "young_person" }, at: nowIso() };
+  });
+  await waitFor(
+    "the compensation of the second qualification",
+    () => handle.doc().actions[actionId] && handle.doc().actions[actionId].qualification === undefined,
+  );
+  const notice5b = await waitFor("the ephemeral notice of the batch", () =>
+    notices.slice(noticesBefore5b).find((n) => n?.type === "notice" && Array.isArray(n.reasons) && n.reasons.length > 0),
+  );
+  if (str(handle.doc().actions[actionId].status) !== "in_progress") {
+    fail(`the allowed status change was undone: status is ${str(handle.doc().actions[actionId].status)}`);
+  }
+  if (notice5b.reasons.length !== 1 || !/qualification/.test(notice5b.reasons[0])) {
+    fail(`the notice should name only the qualification: ${JSON.stringify(notice5b.reasons)}`);
+  }
+  const rest5b = (await api("GET", planPath, { token: adviserToken })).actions.find((a) => a.id === actionId);
+  if (rest5b?.status !== "in_progress" || rest5b?.qualification) {
+    fail(`REST shows status ${rest5b?.status} and qualification ${JSON.stringify(rest5b?.qualification)}`);
+  }
+  log(`   status kept, qualification undone after ${Date.now() - t5b} ms; notice ${JSON.stringify(notice5b.reasons)}`);
+
   // 6. Another young person's plan: never any content.
   log(`6. repo.find of another young person's plan ${otherDocumentId}`);
   const framesBefore = frames.length;
