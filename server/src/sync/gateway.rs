@@ -91,6 +91,7 @@ pub async fn upgrade(
                 };
                 let _ = socket.send(Message::Binary(frame.encode().into())).await;
                 let _ = socket.send(Message::Close(None)).await;
+                drain_until_closed(&mut socket).await;
             }
         })
 }
@@ -251,6 +252,7 @@ impl Session {
                 };
                 let _ = socket.send(Message::Binary(frame.encode().into())).await;
                 let _ = socket.send(Message::Close(None)).await;
+                drain_until_closed(socket).await;
             }
             End::GoingAway => {
                 // 1001: the client reconnects (to this instance once restarted, or another).
@@ -539,4 +541,18 @@ mod tests {
         assert!(bucket.take() && bucket.take() && bucket.take());
         assert!(!bucket.take());
     }
+}
+
+/// The closing handshake: reads (and drops) what the peer still sends until its close, for at most
+/// a second. Dropping the socket with unread frames makes the kernel reset the connection, and the
+/// peer can lose the error frame sent just before.
+async fn drain_until_closed(socket: &mut WebSocket) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
