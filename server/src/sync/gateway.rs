@@ -531,18 +531,6 @@ impl TokenBucket {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bucket_allows_a_burst_then_refuses() {
-        let mut bucket = TokenBucket::new(1.0, 3.0);
-        assert!(bucket.take() && bucket.take() && bucket.take());
-        assert!(!bucket.take());
-    }
-}
-
 /// The closing handshake: reads (and drops) what the peer still sends until its close, for at most
 /// a second. Dropping the socket with unread frames makes the kernel reset the connection, and the
 /// peer can lose the error frame sent just before.
@@ -555,4 +543,16 @@ async fn drain_until_closed(socket: &mut WebSocket) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_refuses() {
+        let mut bucket = TokenBucket::new(1.0, 3.0);
+        assert!(bucket.take() && bucket.take() && bucket.take());
+        assert!(!bucket.take());
+    }
 }
