@@ -43,16 +43,18 @@ pub fn settle_entity(
     // Shrink.
     let mut current = after.cloned();
     let mut refused: Vec<Verdict> = Vec::new();
-    loop {
-        let newly_refused: Vec<Verdict> = check(current.as_ref()).into_iter().filter(|v| !v.is_allowed()).collect();
+    // The verdicts on `current`, all allowed, kept from the last check rather than checked again.
+    let mut allowed = loop {
+        let (allowed, newly_refused): (Vec<_>, Vec<_>) =
+            check(current.as_ref()).into_iter().partition(Verdict::is_allowed);
         if newly_refused.is_empty() {
-            break;
+            break allowed;
         }
         for verdict in newly_refused {
             current = set_target(current, &verdict.effect.target, verdict.effect.before.as_ref());
             refused.push(verdict);
         }
-    }
+    };
     // Grow.
     let mut grew = !refused.is_empty();
     while grew {
@@ -64,11 +66,13 @@ pub fn settle_entity(
                     let effect = &refused[j].effect;
                     set_target(entity, &effect.target, effect.after.as_ref())
                 });
-                check(trial.as_ref()).iter().all(Verdict::is_allowed).then_some((group, trial))
+                let verdicts = check(trial.as_ref());
+                verdicts.iter().all(Verdict::is_allowed).then_some((group, trial, verdicts))
             });
             match admitted {
-                Some((mut group, trial)) => {
+                Some((mut group, trial, verdicts)) => {
                     current = trial;
+                    allowed = verdicts;
                     group.sort_unstable_by(|a, b| b.cmp(a));
                     for j in group {
                         refused.remove(j);
@@ -81,7 +85,7 @@ pub fn settle_entity(
         }
     }
     let mut verdicts = refused;
-    verdicts.extend(check(current.as_ref()));
+    verdicts.extend(allowed);
     EntityReview { verdicts, corrected: current }
 }
 
