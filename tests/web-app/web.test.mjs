@@ -1,0 +1,868 @@
+// Browser journeys of the advisers' web app (issue 11), against a server started by ./run with --demo.
+// playwright-core drives Debian's chromium from node:test: one browser, a fresh context per journey.
+// Elements are found by their labels, roles and texts (the French of the contract), plus the few data-
+// attributes and names the contract fixes (`tr[data-action]`, input `csrf`, `filtre=`). The REST API
+// (docs/api.md) is the oracle of what was really stored.
+//
+// Env (set by ./run): SERVER_URL, DEMO_PASSWORD, DEMO_LOGINS ("role\temail\tname" lines), ARTIFACTS,
+//      PYTHON, PHONE_PY, PHONE_DIR, PYTHONPATH (the Python bindings).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { SERVER_URL, DEMO_PASSWORD, DEMO_LOGINS, ARTIFACTS, PYTHON, PHONE_PY, PHONE_DIR } = process.env;
+if (!SERVER_URL || !DEMO_PASSWORD || !DEMO_LOGINS || !ARTIFACTS) {
+  throw new Error('run these journeys with tests/web-app/run (SERVER_URL, DEMO_PASSWORD, DEMO_LOGINS, ARTIFACTS)');
+}
+const ORIGIN = new URL(SERVER_URL).origin;
+const SUFFIX = Date.now().toString(36);
+const LAYOUT_TITLE = /^\S.* — Pass emploi, espace conseiller$/;
+const WRONG_LOGIN = 'Adresse électronique ou mot de passe incorrect.';
+const STAFF_ONLY = 'Cet espace est réservé aux conseillers et aux superviseurs des Missions Locales.';
+const AXE = path.join(here, 'node_modules/axe-core/axe.min.js');
+
+const LOGINS = DEMO_LOGINS.split('\n')
+  .filter(Boolean)
+  .map((line) => {
+    const [role, email, name] = line.split('\t');
+    return { role, email, name };
+  });
+const login = (name) => {
+  const found = LOGINS.find((l) => l.name === name);
+  if (!found) throw new Error(`no demo login named ${name} in ${JSON.stringify(LOGINS)}`);
+  return found;
+};
+const KARIM = login('Karim Mansouri');
+const JULIE = login('Julie Lambert');
+const NADIA = login('Nadia Bernard');
+
+// ---------------------------------------------------------------------------------------------------
+// REST: the oracle.
+const tokens = new Map();
+async function rest(method, route, body, email) {
+  const headers = { 'content-type': 'application/json' };
+  if (email) headers.authorization = `Bearer ${await tokenOf(email)}`;
+  const r = await fetch(`${SERVER_URL}/api/v1${route}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${route}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+async function tokenOf(email) {
+  if (!tokens.has(email)) {
+    const { access_token } = await rest('POST', '/auth/login', { email, password: DEMO_PASSWORD });
+    tokens.set(email, access_token);
+  }
+  return tokens.get(email);
+}
+const portfolioOf = (who) => rest('GET', '/young-people', undefined, who.email);
+const planOf = (youngId) => rest('GET', `/young-people/${youngId}/plan`, undefined, NADIA.email);
+const fullName = (y) => `${y.first_name} ${y.last_name}`;
+
+// The demo's young people, by name, with the adviser who follows them at the start.
+const young = {};
+async function youngPerson(first, last, adviser) {
+  const found = (await portfolioOf(adviser)).find((y) => y.first_name === first && y.last_name === last);
+  if (!found) throw new Error(`${first} ${last} is not in ${adviser.name}'s demo portfolio`);
+  return { ...found, name: fullName(found), login: login(fullName(found)) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The browser, one context per journey.
+let browser;
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, timeout: 30_000 });
+  for (const [key, first, last, adviser] of [
+    ['ines', 'Inès', 'Benali', KARIM],
+    ['chloe', 'Chloé', 'Dubois', KARIM],
+    ['manon', 'Manon', 'Lefèvre', KARIM],
+    ['sarah', 'Sarah', 'Diallo', KARIM],
+    ['lea', 'Léa', 'Nguyen', KARIM],
+    ['camille', 'Camille', 'Roux', KARIM],
+    ['lucas', 'Lucas', 'Martin', JULIE],
+  ]) {
+    young[key] = await youngPerson(first, last, adviser);
+  }
+});
+after(async () => {
+  await browser?.close();
+});
+
+const slug = (s) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
+const artifact = (name) => path.join(ARTIFACTS, name);
+
+async function newContext(options = {}) {
+  const context = await browser.newContext({
+    locale: 'fr-FR',
+    timezoneId: 'Europe/Paris',
+    viewport: { width: 1280, height: 800 },
+    ...options,
+  });
+  context.setDefaultTimeout(8_000);
+  context.setDefaultNavigationTimeout(15_000);
+  return context;
+}
+
+// Runs one journey in a fresh context; on failure, a full-page capture of each of its pages and the URL
+// in the error.
+async function journey(t, fn, options) {
+  const context = await newContext(options);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  try {
+    await fn({ context, page });
+  } catch (e) {
+    let i = 0;
+    for (const p of context.pages()) {
+      const file = artifact(`failure-${slug(t.fullName ?? t.name)}-${i++}.png`);
+      await p.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
+      e.message += `\n    at page ${p.url()} (capture ${file})`;
+    }
+    if (errors.length) e.message += `\n    ${errors.join('\n    ')}`;
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+// A navigation that must answer `status` (200 by default).
+async function open(page, route, status = 200) {
+  const response = await page.goto(new URL(route, SERVER_URL).href);
+  assert.ok(response, `no response for ${route}`);
+  assert.equal(response.status(), status, `GET ${route}: status ${response.status()}, expected ${status}`);
+  return response;
+}
+const pathOf = (page) => new URL(page.url()).pathname;
+async function heading(page, name) {
+  await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
+}
+// Clicks something that submits a form or follows a link, and waits for the next page to load.
+async function submit(page, locator, urlPredicate) {
+  const before = page.url();
+  const responses = [];
+  const listener = (r) => r.request().isNavigationRequest() && r.request().frame() === page.mainFrame() && responses.push(r);
+  page.on('response', listener);
+  try {
+    await locator.click();
+    await page.waitForURL(urlPredicate ?? ((u) => u.href !== before || responses.length > 0), { waitUntil: 'load' });
+    // A re-rendered form (422) keeps the same URL: wait for its response.
+    for (let i = 0; i < 100 && responses.length === 0; i++) await page.waitForTimeout(50);
+    await page.waitForLoadState('load');
+  } finally {
+    page.off('response', listener);
+  }
+  return responses;
+}
+
+async function signIn(page, who, password = DEMO_PASSWORD, landing = '/portefeuille') {
+  if (pathOf(page) !== '/' || !(await page.getByLabel('Adresse électronique').count())) await open(page, '/');
+  await page.getByLabel('Adresse électronique').fill(who.email);
+  await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+  await submit(page, page.getByRole('button', { name: 'Se connecter' }), landing ? (u) => u.pathname === landing : undefined);
+}
+
+// A select (by label): the option whose label matches `want` (a RegExp or string), else the first one
+// with a value.
+async function choose(page, label, want) {
+  const select = page.getByLabel(label, { exact: true });
+  const options = await select.evaluate((s) =>
+    [...s.options].map((o) => ({ value: o.value, label: o.label.trim(), disabled: o.disabled })),
+  );
+  const usable = options.filter((o) => o.value !== '' && !o.disabled);
+  const matches = (o) => (want instanceof RegExp ? want.test(o.label) : o.label === want);
+  const pick = want === undefined ? usable[0] : usable.find(matches);
+  assert.ok(pick, `select « ${label} »: no option ${want ?? 'with a value'} among ${JSON.stringify(options)}`);
+  await select.selectOption(pick.value);
+  return pick;
+}
+// « Modalité »: a select or a group of radios.
+async function chooseModality(page, want) {
+  const select = page.getByRole('combobox', { name: 'Modalité' });
+  if (await select.count()) return choose(page, 'Modalité', want);
+  const group = page.getByRole('group', { name: 'Modalité' }).or(page.getByRole('radiogroup', { name: 'Modalité' }));
+  const radio = group.getByRole('radio', { name: want });
+  await radio.first().check();
+}
+
+const isoDay = (offsetDays) => {
+  const d = new Date(Date.now() + offsetDays * 86_400_000);
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(d); // YYYY-MM-DD
+};
+const rowOf = (page, kind, id) => page.locator(`tr[data-${kind}="${id}"]`);
+const portfolioRows = (page) => page.locator('tr[data-young-person]');
+async function rowIdsByTitle(page, kind, title) {
+  return page.locator(`tr[data-${kind}]`, { hasText: title }).evaluateAll((rows, kind) => rows.map((r) => r.dataset[kind]), kind);
+}
+async function waitUntil(what, predicate, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await predicate();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+// The form that holds the button named `button`, as the browser would post it.
+async function formOf(page, button) {
+  return page.getByRole('button', { name: button, exact: true }).evaluate((b) => {
+    const form = b.form;
+    const fields = [...form.elements]
+      .filter((e) => e.name)
+      .map((e) => ({
+        name: e.name,
+        type: e.type,
+        value: e.value,
+        label: (e.labels?.[0]?.innerText ?? '').split('\n')[0].trim(),
+      }));
+    return { action: form.action, method: form.method, fields };
+  });
+}
+
+// The phone of a young person (tests/web-app/phone.py over the Python bindings).
+function phone(who, ...args) {
+  return new Promise((resolve, reject) => {
+    const dataDir = path.join(PHONE_DIR, slug(who.email));
+    fs.mkdirSync(dataDir, { recursive: true });
+    execFile(
+      PYTHON || 'python3',
+      [PHONE_PY, '--server', SERVER_URL, '--email', who.email, '--password', DEMO_PASSWORD, '--data-dir', dataDir, ...args],
+      { timeout: 60_000, env: process.env },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`phone.py ${args.join(' ')} failed (${error.code ?? error.signal}): ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Sign-in.
+test('1. connexion: the adviser lands on the portfolio; wrong logins and young people are refused', async (t) => {
+  await journey(t, async ({ page, context }) => {
+    await open(page, '/');
+    await heading(page, 'Connexion à votre espace conseiller');
+    await signIn(page, KARIM);
+    await heading(page, 'Portefeuille');
+    const cookie = (await context.cookies(SERVER_URL)).find((c) => c.name === 'pe_session');
+    assert.ok(cookie, 'no pe_session cookie after the sign-in');
+    assert.equal(cookie.httpOnly, true, 'pe_session is not HttpOnly');
+    assert.equal(cookie.sameSite, 'Lax', 'pe_session is not SameSite=Lax');
+    // Signed in, / goes to the portfolio.
+    await open(page, '/');
+    assert.equal(pathOf(page), '/portefeuille');
+  });
+
+  await journey(t, async ({ page }) => {
+    const alerts = [];
+    for (const [email, password] of [
+      [KARIM.email, 'not-the-password'],
+      [`personne-${SUFFIX}@ml-lyon.example.org`, DEMO_PASSWORD],
+    ]) {
+      await open(page, '/');
+      await page.getByLabel('Adresse électronique').fill(email);
+      await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+      await submit(page, page.getByRole('button', { name: 'Se connecter' }));
+      await page.getByText(WRONG_LOGIN).waitFor();
+      assert.notEqual(pathOf(page), '/portefeuille');
+      alerts.push(await page.getByText(WRONG_LOGIN).innerText());
+    }
+    assert.equal(alerts[0], alerts[1], 'a wrong password and an unknown email must read the same');
+    // Nothing signed in: the portfolio sends back to the sign-in page.
+    await open(page, '/portefeuille');
+    assert.equal(pathOf(page), '/');
+  });
+
+  await journey(t, async ({ page }) => {
+    await open(page, '/');
+    await page.getByLabel('Adresse électronique').fill(young.ines.login.email);
+    await page.getByLabel('Mot de passe', { exact: true }).fill(DEMO_PASSWORD);
+    await submit(page, page.getByRole('button', { name: 'Se connecter' }));
+    await page.getByText(STAFF_ONLY).waitFor();
+    await open(page, '/portefeuille');
+    assert.equal(pathOf(page), '/', 'a young person must not get a session on the advisers’ space');
+  });
+
+  // A page asked for while signed out comes back after the sign-in.
+  await journey(t, async ({ page }) => {
+    await open(page, '/agenda');
+    const url = new URL(page.url());
+    assert.equal(url.pathname, '/');
+    assert.equal(url.searchParams.get('suivant'), '/agenda');
+    await signIn(page, KARIM, DEMO_PASSWORD, '/agenda');
+    await heading(page, 'Agenda');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Portfolio.
+test('2. portefeuille: search, filters with their counts, sorting, opening a young person', async (t) => {
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    const rest = await portfolioOf(KARIM);
+    assert.equal(await portfolioRows(page).count(), rest.length, 'one row per young person of the portfolio');
+    for (const y of rest) {
+      const link = rowOf(page, 'young-person', y.id).getByRole('link', { name: fullName(y), exact: true });
+      assert.equal(await link.getAttribute('href'), `/beneficiaires/${y.id}`, `link of ${fullName(y)}`);
+    }
+    assert.equal(await page.getByRole('link', { name: young.lucas.name }).count(), 0, 'Julie’s young person is listed');
+    for (const column of ['Actions en cours', 'En retard', 'À qualifier', 'Prochain rendez-vous', 'Dernière activité']) {
+      await page.getByRole('columnheader', { name: column, exact: true }).waitFor();
+    }
+    // The counts of a row are the projection's.
+    const cells = await page.getByRole('table').evaluate((table, id) => {
+      const headers = [...table.querySelectorAll('thead tr:last-child > *')].map((c) => c.innerText.trim());
+      const row = table.querySelector(`tr[data-young-person="${id}"]`);
+      return Object.fromEntries([...row.children].map((c, i) => [headers[i], c.innerText.trim()]));
+    }, young.ines.id);
+    const ines = rest.find((y) => y.id === young.ines.id);
+    assert.equal(cells['En retard'], String(ines.late_actions), `« En retard » of Inès: ${JSON.stringify(cells)}`);
+    assert.equal(cells['Actions en cours'], String(ines.open_actions), `« Actions en cours » of Inès: ${JSON.stringify(cells)}`);
+
+    // Search by a name.
+    await page.getByLabel('Rechercher un bénéficiaire').fill(young.chloe.last_name);
+    await submit(page, page.getByRole('button', { name: 'Rechercher' }));
+    assert.equal(new URL(page.url()).searchParams.get('q'), young.chloe.last_name);
+    assert.deepEqual(
+      await portfolioRows(page).evaluateAll((rows) => rows.map((r) => r.dataset.youngPerson)),
+      [young.chloe.id],
+      'the search by « Dubois » must list Chloé Dubois only',
+    );
+    await page.getByLabel('Rechercher un bénéficiaire').fill(young.lucas.last_name);
+    await submit(page, page.getByRole('button', { name: 'Rechercher' }));
+    assert.equal(await portfolioRows(page).count(), 0, 'the search must not find another adviser’s young person');
+
+    // Each filter: its count is the number of rows it lists.
+    const filters = [
+      ['Actions en retard', 'en_retard', rest.filter((y) => y.late_actions > 0).length],
+      ['Actions à qualifier', 'a_qualifier'],
+      ['Sans activité depuis 7 jours', 'sans_activite'],
+      ['Suivis temporaires', 'temporaires', 0],
+    ];
+    for (const [label, value, expected] of filters) {
+      await open(page, '/portefeuille');
+      const link = page.getByRole('link', { name: new RegExp(`^${label}\\s*\\(\\d+\\)$`) });
+      const text = (await link.innerText()).replace(/\s+/g, ' ');
+      const count = Number(/\((\d+)\)/.exec(text)[1]);
+      await submit(page, link);
+      assert.equal(new URL(page.url()).searchParams.get('filtre'), value, `the « ${label} » link`);
+      assert.equal(await portfolioRows(page).count(), count, `« ${text} » must list ${count} rows`);
+      if (expected !== undefined) assert.equal(count, expected, `« ${text} »: expected ${expected} (REST)`);
+    }
+
+    // Sorting by name.
+    await open(page, '/portefeuille?tri=nom');
+    const names = await portfolioRows(page).evaluateAll((rows) => rows.map((r) => r.querySelector('a').innerText.trim()));
+    const byLast = [...names].sort((a, b) => a.split(' ').slice(1).join(' ').localeCompare(b.split(' ').slice(1).join(' '), 'fr'));
+    const byFull = [...names].sort((a, b) => a.localeCompare(b, 'fr'));
+    assert.ok(
+      JSON.stringify(names) === JSON.stringify(byLast) || JSON.stringify(names) === JSON.stringify(byFull),
+      `tri=nom is not sorted by name: ${names}`,
+    );
+    assert.equal(names.length, rest.length);
+
+    // Opening a young person.
+    await open(page, '/portefeuille');
+    await submit(page, page.getByRole('link', { name: young.ines.name, exact: true }));
+    assert.equal(pathOf(page), `/beneficiaires/${young.ines.id}`);
+    await heading(page, young.ines.name);
+    for (const section of ['Actions', 'Rendez-vous', 'Démarches']) {
+      await page.getByRole('heading', { level: 2, name: section, exact: true }).waitFor();
+    }
+    const plan = await planOf(young.ines.id);
+    assert.equal(await page.locator('tr[data-action]').count(), plan.actions.length, 'one row per action');
+    assert.equal(await page.locator('tr[data-appointment]').count(), plan.appointments.length, 'one row per appointment');
+    assert.equal(await page.locator('tr[data-task]').count(), plan.tasks.length, 'one row per task');
+    const qualified = plan.actions.find((a) => a.qualification);
+    assert.ok(qualified, 'the demo has a qualified action');
+    await rowOf(page, 'action', qualified.id).getByText('Terminée', { exact: true }).waitFor();
+    await rowOf(page, 'action', qualified.id).getByText('Qualifiée', { exact: true }).waitFor();
+    const inProgress = plan.actions.find((a) => a.status === 'in_progress');
+    await rowOf(page, 'action', inProgress.id).getByText('En cours', { exact: true }).waitFor();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 3 and 4. An action, from its creation to its qualification, with the young person's phone completing
+// it while the adviser looks at the file (live update, no reload).
+test('3-4. actions: create, status, comment; the phone completes it live; qualify', async (t) => {
+  const who = young.manon;
+  const title = `Préparer l'entretien chez Decathlon ${SUFFIX}`;
+  const due = isoDay(14);
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    await open(page, `/beneficiaires/${who.id}`);
+    await submit(page, page.getByRole('link', { name: 'Créer une action', exact: true }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/actions/nouvelle`);
+
+    // An empty title: the form comes back (422) with the typed values, and nothing is created.
+    const before = (await planOf(who.id)).actions.length;
+    await page.getByLabel('Description', { exact: true }).fill('Apporter le CV imprimé.');
+    const [refused] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
+    assert.equal(refused?.status(), 422, 'an action without a title must be refused with 422');
+    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), 'Apporter le CV imprimé.');
+    assert.equal((await planOf(who.id)).actions.length, before);
+
+    await page.getByLabel('Titre', { exact: true }).fill(title);
+    await page.getByLabel('Description', { exact: true }).fill('Apporter le CV imprimé.');
+    await choose(page, 'Catégorie', 'Emploi');
+    await page.getByLabel("Date d'échéance").fill(due);
+    const [created] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
+    assert.ok(created && created.status() < 400, `creating the action answered ${created?.status()}`);
+    const stored = (await planOf(who.id)).actions.filter((a) => a.title === title);
+    assert.equal(stored.length, 1, 'the action is stored once');
+    const action = stored[0];
+    assert.equal(action.description, 'Apporter le CV imprimé.');
+    assert.equal(action.category, 'EMPLOI');
+    assert.equal(action.due_date, due);
+    assert.equal(action.status, 'not_started');
+
+    await open(page, `/beneficiaires/${who.id}`);
+    const row = rowOf(page, 'action', action.id);
+    await row.getByText('À réaliser', { exact: true }).waitFor();
+    await submit(page, row.getByRole('link', { name: title }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/actions/${action.id}`);
+
+    // Status.
+    await choose(page, 'Statut', 'En cours');
+    await submit(page, page.getByRole('button', { name: 'Changer le statut' }));
+    assert.equal((await planOf(who.id)).actions.find((a) => a.id === action.id).status, 'in_progress');
+
+    // Comment.
+    const comment = `Pense à relire l'offre avant mardi ${SUFFIX}`;
+    await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
+    await page.getByLabel('Commentaire', { exact: true }).fill(comment);
+    await submit(page, page.getByRole('button', { name: 'Commenter' }));
+    await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
+    await page.getByText(comment).waitFor();
+    assert.deepEqual(
+      (await planOf(who.id)).actions.find((a) => a.id === action.id).comments.map((c) => c.text),
+      [comment],
+    );
+    assert.equal(await page.getByRole('button', { name: "Qualifier l'action" }).count(), 0, 'qualification offered before done');
+
+    // The phone completes it while the adviser looks at the file: the badge turns « Terminée » live.
+    // The page's EventSource: wait until the stream answered (its subscription is then in place).
+    const flux = page.waitForResponse((r) => new URL(r.url()).pathname === '/flux', { timeout: 8_000 });
+    await open(page, `/beneficiaires/${who.id}`);
+    await rowOf(page, 'action', action.id).getByText('En cours', { exact: true }).waitFor();
+    const stream = await flux.catch(() => null);
+    assert.ok(stream, 'the file page opened no EventSource on /flux within 8 s');
+    assert.equal(stream.status(), 200, `/flux answered ${stream.status()}`);
+    const listened = (new URL(stream.url()).searchParams.get('beneficiaires') ?? '').split(',');
+    assert.ok(listened.includes(who.id), `the page listens to ${stream.url()}, without this young person`);
+    await page.waitForTimeout(300);
+    await page.evaluate(() => {
+      window.__notReloaded = true;
+    });
+    const loads = [];
+    page.on('load', () => loads.push(page.url()));
+    const phoneView = await phone(who.login, 'complete', title);
+    assert.equal(phoneView.actions.find((a) => a.id === action.id)?.status, 'done', 'the phone did not complete it');
+    await rowOf(page, 'action', action.id).getByText('Terminée', { exact: true }).waitFor({ timeout: 8_000 });
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page was reloaded');
+    assert.deepEqual(loads, [], 'the page was reloaded');
+
+    // Qualification (offered now that it is done).
+    await submit(page, rowOf(page, 'action', action.id).getByRole('link', { name: title }));
+    await choose(page, 'Code de qualification');
+    await page.getByLabel('Commentaire de qualification').fill('Entretien préparé avec la conseillère.');
+    await submit(page, page.getByRole('button', { name: "Qualifier l'action" }));
+    const qualified = (await planOf(who.id)).actions.find((a) => a.id === action.id);
+    assert.ok(qualified.qualification, 'the action is not qualified');
+    assert.equal(qualified.qualification.comment, 'Entretien préparé avec la conseillère.');
+    await open(page, `/beneficiaires/${who.id}`);
+    await rowOf(page, 'action', action.id).getByText('Qualifiée', { exact: true }).waitFor();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 5. Appointments.
+async function fillAppointment(page, { title, date, time, duration }) {
+  if (title !== undefined) await page.getByLabel('Titre', { exact: true }).fill(title);
+  if ((await page.getByLabel('Type', { exact: true }).inputValue()) === '') await choose(page, 'Type');
+  await page.getByLabel('Date', { exact: true }).fill(date);
+  await page.getByLabel('Heure', { exact: true }).fill(time);
+  if (duration !== undefined) await page.getByLabel('Durée (minutes)').fill(String(duration));
+}
+test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started', async (t) => {
+  const who = young.sarah;
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    const demo = (await planOf(who.id)).appointments;
+    const future = demo.find((a) => new Date(a.starts_at) > new Date());
+    assert.ok(future, 'the demo has a future appointment');
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${future.id}`);
+    await page.getByText('Accepté', { exact: true }).first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Clore le rendez-vous' }).count(), 0, 'closing offered before it started');
+
+    // Schedule.
+    const title = `Point sur le CV ${SUFFIX}`;
+    await open(page, `/beneficiaires/${who.id}`);
+    await submit(page, page.getByRole('link', { name: 'Planifier un rendez-vous', exact: true }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/rendez-vous/nouveau`);
+    await fillAppointment(page, { title, date: isoDay(5), time: '14:30', duration: 30 });
+    await chooseModality(page, /présentiel/i);
+    await page.getByLabel('Adresse', { exact: true }).fill('12 rue de la République, 69002 Lyon');
+    const [scheduled] = await submit(page, page.getByRole('button', { name: 'Planifier le rendez-vous' }));
+    assert.ok(scheduled && scheduled.status() < 400, `scheduling answered ${scheduled?.status()}`);
+    const stored = (await planOf(who.id)).appointments.filter((a) => a.title === title);
+    assert.equal(stored.length, 1, 'the appointment is stored once');
+    const appointment = stored[0];
+    assert.equal(appointment.duration_minutes, 30);
+    assert.equal(appointment.modality, 'in_person');
+    assert.equal(appointment.status, 'scheduled');
+    await open(page, `/beneficiaires/${who.id}`);
+    await rowOf(page, 'appointment', appointment.id).waitFor();
+
+    // Reschedule: the form holds the current values; a new day and hour.
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
+    assert.equal(await page.getByLabel('Date', { exact: true }).inputValue(), isoDay(5));
+    assert.equal(await page.getByLabel('Heure', { exact: true }).inputValue(), '14:30');
+    await fillAppointment(page, { date: isoDay(6), time: '09:15' });
+    await submit(page, page.getByRole('button', { name: 'Enregistrer', exact: true }));
+    const moved = (await planOf(who.id)).appointments.find((a) => a.id === appointment.id);
+    assert.equal(new Date(moved.starts_at).getTime() - new Date(appointment.starts_at).getTime(), (24 * 60 - 315) * 60_000,
+      `rescheduled from ${appointment.starts_at} to ${moved.starts_at}: expected one day later at 09:15`);
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
+    assert.equal(await page.getByLabel('Date', { exact: true }).inputValue(), isoDay(6));
+
+    // Cancel.
+    page.once('dialog', (d) => d.accept());
+    await submit(page, page.getByRole('button', { name: 'Annuler le rendez-vous' }));
+    assert.equal((await planOf(who.id)).appointments.find((a) => a.id === appointment.id).status, 'canceled');
+    await open(page, `/beneficiaires/${who.id}`);
+    await rowOf(page, 'appointment', appointment.id).getByText(/annulé/i).first().waitFor();
+
+    // An appointment that started yesterday: closing is offered; it is listed in « Rendez-vous à clore ».
+    const past = `Bilan de la semaine ${SUFFIX}`;
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/nouveau`);
+    await fillAppointment(page, { title: past, date: isoDay(-1), time: '10:00', duration: 45 });
+    await chooseModality(page, /présentiel/i);
+    await page.getByLabel('Adresse', { exact: true }).fill('12 rue de la République, 69002 Lyon');
+    await submit(page, page.getByRole('button', { name: 'Planifier le rendez-vous' }));
+    const started = (await planOf(who.id)).appointments.find((a) => a.title === past);
+    assert.ok(started, 'the past appointment is not stored');
+    await open(page, '/pilotage');
+    await page.getByRole('heading', { name: 'Rendez-vous à clore' }).waitFor();
+    await page.getByText(past).first().waitFor();
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
+    await page.getByLabel('Présent', { exact: true }).check();
+    await submit(page, page.getByRole('button', { name: 'Clore le rendez-vous' }));
+    assert.equal((await planOf(who.id)).appointments.find((a) => a.id === started.id).presence, 'present');
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
+    assert.equal(await page.getByRole('button', { name: 'Clore le rendez-vous' }).count(), 0, 'closing offered twice');
+    await open(page, '/pilotage');
+    assert.equal(await page.getByText(past).count(), 0, 'a closed appointment is still « à clore »');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 6. Reassignment by the supervisor.
+test('6. réaffectation: Nadia moves a young person of Karim to Julie', async (t) => {
+  const who = young.camille;
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    assert.equal(await page.getByRole('link', { name: 'Réaffectation', exact: true }).count(), 0, 'an adviser sees « Réaffectation »');
+    await open(page, '/reaffectation', 403);
+    await heading(page, 'Accès refusé');
+  });
+  await journey(t, async ({ page }) => {
+    await signIn(page, NADIA);
+    await submit(page, page.getByRole('link', { name: 'Réaffectation', exact: true }));
+    assert.equal(pathOf(page), '/reaffectation');
+    await heading(page, 'Réaffectation');
+    await page.getByRole('checkbox', { name: new RegExp(who.name) }).check();
+    await choose(page, 'Conseiller destinataire', /Julie Lambert/);
+    await page.getByLabel('Définitive', { exact: true }).check();
+    await submit(page, page.getByRole('button', { name: 'Réaffecter' }));
+    assert.ok((await portfolioOf(JULIE)).some((y) => y.id === who.id), 'Julie does not follow Camille after the transfer');
+    assert.ok(!(await portfolioOf(KARIM)).some((y) => y.id === who.id), 'Karim still follows Camille after a definitive transfer');
+  });
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    assert.equal(await page.getByRole('link', { name: who.name }).count(), 0, 'Camille still in Karim’s portfolio');
+    await open(page, `/beneficiaires/${who.id}`, 404);
+    await heading(page, 'Page introuvable');
+  });
+  await journey(t, async ({ page }) => {
+    await signIn(page, JULIE);
+    await submit(page, page.getByRole('link', { name: who.name, exact: true }));
+    await heading(page, who.name);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 7. Sign-out revokes the session.
+test('7. déconnexion: the old session cookie no longer opens the portfolio', async (t) => {
+  let cookies;
+  await journey(t, async ({ page, context }) => {
+    await signIn(page, KARIM);
+    cookies = await context.cookies(SERVER_URL);
+    assert.ok(cookies.some((c) => c.name === 'pe_session'));
+    await submit(page, page.getByRole('button', { name: 'Se déconnecter' }).filter({ visible: true }).first());
+    assert.equal(pathOf(page), '/');
+    await heading(page, 'Connexion à votre espace conseiller');
+  });
+  await journey(t, async ({ page, context }) => {
+    await context.addCookies(cookies);
+    await open(page, '/portefeuille');
+    const url = new URL(page.url());
+    assert.equal(url.pathname, '/', 'the revoked session still opens /portefeuille');
+    assert.equal(url.searchParams.get('suivant'), '/portefeuille');
+    await heading(page, 'Connexion à votre espace conseiller');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 8. Cross-site request forgery.
+test('8. csrf: a forged cross-site form and posts without the right token get the 403 page', async (t) => {
+  const who = young.chloe;
+  const titlesOf = async () => (await planOf(who.id)).actions.map((a) => a.title);
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    await open(page, `/beneficiaires/${who.id}/actions/nouvelle`);
+    const form = await formOf(page, "Créer l'action");
+    assert.equal(form.method, 'post');
+    const csrf = form.fields.find((f) => f.name === 'csrf');
+    assert.ok(csrf?.value, `the form has no csrf field: ${JSON.stringify(form.fields)}`);
+    const byLabel = (label) => form.fields.find((f) => f.label === label)?.name;
+    const values = (title) => {
+      const v = Object.fromEntries(form.fields.filter((f) => f.type !== 'submit').map((f) => [f.name, f.value]));
+      v[byLabel('Titre')] = title;
+      const category = form.fields.find((f) => f.label === 'Catégorie');
+      if (category && !v[category.name]) v[category.name] = 'EMPLOI';
+      return v;
+    };
+
+    // A page of another origin (another port of 127.0.0.1: same site, so the Lax cookie goes along)
+    // auto-submits the form with the victim's cookie, even with a valid token.
+    const forged = `Action forgée ${SUFFIX}`;
+    const escape = (s) => String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+    const inputs = Object.entries(values(forged))
+      .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`)
+      .join('');
+    const evil = http.createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><title>Gagnez un iPhone</title><form id="f" method="post" action="${escape(form.action)}">` +
+        `${inputs}</form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+    try {
+      const forgedResponse = page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === form.action);
+      await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+      const answer = await forgedResponse;
+      await page.waitForLoadState('load');
+      assert.equal(answer.status(), 403, `the forged cross-site post answered ${answer.status()}`);
+      await heading(page, 'Accès refusé');
+    } finally {
+      evil.close();
+    }
+    assert.ok(!(await titlesOf()).includes(forged), 'the forged action was created');
+
+    // Same origin, but no csrf field, or a wrong one.
+    for (const [what, token] of [['without csrf', undefined], ['with a wrong csrf', 'x'.repeat(csrf.value.length)]]) {
+      const title = `Action ${what} ${SUFFIX}`;
+      const body = values(title);
+      if (token === undefined) delete body.csrf;
+      else body.csrf = token;
+      const r = await page.request.post(form.action, { form: body, headers: { origin: ORIGIN }, maxRedirects: 0 });
+      assert.equal(r.status(), 403, `a post ${what} answered ${r.status()}`);
+      assert.match(await r.text(), /Accès refusé/);
+      assert.ok(!(await titlesOf()).includes(title), `the action posted ${what} was created`);
+    }
+    // The same request with the session's token is accepted (so the refusals above are the token's).
+    const title = `Action légitime ${SUFFIX}`;
+    const ok = await page.request.post(form.action, { form: values(title), headers: { origin: ORIGIN }, maxRedirects: 0 });
+    assert.equal(ok.status(), 303, `the legitimate post answered ${ok.status()}`);
+    assert.ok((await titlesOf()).includes(title), 'the legitimate post created nothing');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 9. Another adviser's young person.
+test('9. cloisonnement: Julie gets « Page introuvable » on a young person of Karim', async (t) => {
+  await journey(t, async ({ page }) => {
+    await signIn(page, JULIE);
+    assert.equal(await page.getByRole('link', { name: young.ines.name }).count(), 0);
+    await open(page, `/beneficiaires/${young.ines.id}`, 404);
+    await heading(page, 'Page introuvable');
+    const action = (await planOf(young.ines.id)).actions[0];
+    await open(page, `/beneficiaires/${young.ines.id}/actions/${action.id}`, 404);
+    await heading(page, 'Page introuvable');
+    await open(page, `/beneficiaires/${young.ines.id}/actions/nouvelle`, 404);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 10. Keyboard only.
+async function focused(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return '';
+    const label = el.labels?.[0]?.innerText ?? el.getAttribute('aria-label') ?? el.innerText ?? el.value ?? '';
+    return label.split('\n')[0].replace(/\s+/g, ' ').trim();
+  });
+}
+async function tabTo(page, name, max = 80) {
+  const seen = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const label = await focused(page);
+    if (label === name) return;
+    seen.push(label);
+  }
+  throw new Error(`« ${name} » not reached with Tab (focus went through ${JSON.stringify(seen)})`);
+}
+test('10. clavier: sign in and create an action with the keyboard only', async (t) => {
+  const who = young.lea;
+  const title = `Action au clavier ${SUFFIX}`;
+  await journey(t, async ({ page }) => {
+    await open(page, '/');
+    await tabTo(page, 'Adresse électronique');
+    await page.keyboard.type(KARIM.email);
+    await tabTo(page, 'Mot de passe', 3);
+    await page.keyboard.type(DEMO_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.pathname === '/portefeuille');
+    await tabTo(page, who.name);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.pathname === `/beneficiaires/${who.id}`);
+    await tabTo(page, 'Créer une action');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.pathname === `/beneficiaires/${who.id}/actions/nouvelle`);
+    await tabTo(page, 'Titre');
+    await page.keyboard.type(title);
+    await tabTo(page, 'Catégorie', 10);
+    await page.keyboard.press('ArrowDown');
+    await tabTo(page, "Créer l'action", 20);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.pathname !== `/beneficiaires/${who.id}/actions/nouvelle`);
+    const stored = (await planOf(who.id)).actions.filter((a) => a.title === title);
+    assert.equal(stored.length, 1, 'the action typed with the keyboard is not stored');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 11 and 12. Every page: the common layout, axe-core (no serious or critical violation), screenshots.
+function pages() {
+  const ines = young.ines.id;
+  return [
+    { name: 'connexion', who: null, route: '/', h1: 'Connexion à votre espace conseiller' },
+    { name: 'portefeuille', who: KARIM, route: '/portefeuille', h1: 'Portefeuille' },
+    { name: 'beneficiaire', who: KARIM, route: `/beneficiaires/${ines}`, h1: young.ines.name },
+    { name: 'action', who: KARIM, route: async () => `/beneficiaires/${ines}/actions/${(await planOf(ines)).actions.find((a) => a.status === 'in_progress').id}` },
+    { name: 'action-terminee', who: KARIM, route: async () => `/beneficiaires/${ines}/actions/${(await planOf(ines)).actions.find((a) => a.status === 'done').id}` },
+    { name: 'rendez-vous', who: KARIM, route: async () => `/beneficiaires/${ines}/rendez-vous/${(await planOf(ines)).appointments.find((a) => new Date(a.starts_at) > new Date()).id}` },
+    { name: 'demarche', who: KARIM, route: async () => `/beneficiaires/${ines}/demarches/${(await planOf(ines)).tasks[0].id}` },
+    { name: 'nouvelle-action', who: KARIM, route: `/beneficiaires/${ines}/actions/nouvelle` },
+    { name: 'nouveau-rendez-vous', who: KARIM, route: `/beneficiaires/${ines}/rendez-vous/nouveau` },
+    { name: 'nouveau-beneficiaire', who: KARIM, route: '/beneficiaires/nouveau' },
+    { name: 'pilotage', who: KARIM, route: '/pilotage', h1: 'Pilotage' },
+    { name: 'agenda', who: KARIM, route: '/agenda', h1: 'Agenda' },
+    { name: 'notifications', who: KARIM, route: '/notifications', h1: 'Notifications' },
+    { name: 'reaffectation', who: NADIA, route: '/reaffectation', h1: 'Réaffectation' },
+    { name: 'page-introuvable', who: KARIM, route: '/beneficiaires/00000000-0000-4000-8000-000000000000', h1: 'Page introuvable', status: 404 },
+    { name: 'acces-refuse', who: KARIM, route: '/reaffectation', h1: 'Accès refusé', status: 403 },
+  ];
+}
+// Each signed-in page list, one context per user.
+async function eachPage(t, check, options) {
+  const list = pages();
+  const users = [...new Set(list.map((p) => p.who))];
+  for (const who of users) {
+    await journey(t, async ({ page }) => {
+      if (who) await signIn(page, who);
+      for (const p of list.filter((p) => p.who === who)) {
+        await t.test(p.name, async () => {
+          try {
+            const route = typeof p.route === 'function' ? await p.route() : p.route;
+            await open(page, route, p.status ?? 200);
+            if (p.h1) await heading(page, p.h1);
+            else await page.getByRole('heading', { level: 1 }).first().waitFor();
+            await check(page, p);
+          } catch (e) {
+            const file = artifact(`failure-${slug(t.name)}-${p.name}.png`);
+            await page.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
+            e.message += `\n    at page ${page.url()} (capture ${file})`;
+            throw e;
+          }
+        });
+      }
+    }, options);
+  }
+}
+
+test('11a. gabarit: title, skip links, header, main#contenu, footer on every page', async (t) => {
+  await eachPage(t, async (page, p) => {
+    const title = await page.title();
+    assert.match(title, LAYOUT_TITLE, `<title> of ${p.name}`);
+    for (const skip of p.who ? ['Aller au contenu', 'Aller au menu'] : ['Aller au contenu']) {
+      assert.equal(await page.getByRole('link', { name: skip, exact: true }).count(), 1, `skip link « ${skip} »`);
+    }
+    assert.equal(await page.getByRole('main').getAttribute('id'), 'contenu');
+    await page.getByRole('banner').getByText('Pass emploi — espace conseiller').first().waitFor();
+    await page.getByRole('contentinfo').waitFor();
+    if (p.who) {
+      for (const nav of ['Portefeuille', 'Pilotage', 'Agenda', 'Notifications']) {
+        await page.getByRole('link', { name: nav, exact: true }).first().waitFor();
+      }
+      await page.getByRole('button', { name: 'Se déconnecter' }).first().waitFor({ state: 'attached' });
+    }
+  });
+});
+
+test('11b. accessibilité: axe-core finds no serious or critical violation on any page', async (t) => {
+  await eachPage(
+    t,
+    async (page, p) => {
+      await page.addScriptTag({ path: AXE });
+      const violations = await page.evaluate(async () => {
+        const result = await window.axe.run(document, { resultTypes: ['violations'] });
+        return result.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.map((n) => `${n.target.join(' ')} — ${n.failureSummary?.split('\n').slice(1).join(' ').trim()}`),
+        }));
+      });
+      const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      const minor = violations.filter((v) => !grave.includes(v));
+      if (minor.length) t.diagnostic(`${p.name}: minor: ${minor.map((v) => `${v.id} (${v.impact})`).join(', ')}`);
+      assert.deepEqual(grave, [], `axe on ${p.name}:\n${JSON.stringify(grave, null, 2)}`);
+    },
+    { bypassCSP: true },
+  );
+});
+
+test('12. captures: every page at 1280×800 and 375×812 (full page)', async (t) => {
+  await eachPage(t, async (page, p) => {
+    for (const [width, height] of [[1280, 800], [375, 812]]) {
+      await page.setViewportSize({ width, height });
+      await page.reload({ waitUntil: 'load' });
+      const file = artifact(`${p.name}-${width}x${height}.png`);
+      await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+      assert.ok(fs.statSync(file).size > 1000, `${file} is empty`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+});
