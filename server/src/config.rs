@@ -112,9 +112,36 @@ pub struct Config {
     // --- edges (issue 10) ---
     #[command(flatten)]
     pub http: HttpConfig,
+    // --- the advisers' web app (issue 11) ---
+    #[command(flatten)]
+    pub web: WebConfig,
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>`; set it in every deployment.
     #[arg(long = "metrics-token", env = "PASS_EMPLOI_METRICS_TOKEN", global = true)]
     pub metrics_token: Option<String>,
+}
+
+// --- the advisers' web app (issue 11) ---
+
+/// The advisers' web app: its browser sessions and where the design system's files are.
+#[derive(Clone, Debug, Args, PartialEq)]
+pub struct WebConfig {
+    /// Lifetime of an adviser's browser session, in hours (a working day by default).
+    #[arg(long = "web-session-hours", env = "PASS_EMPLOI_WEB_SESSION_HOURS", default_value_t = 10, global = true)]
+    pub session_hours: i64,
+    /// Mark the session cookie `Secure`: set it whenever the app is served over https (behind a
+    /// reverse proxy, `--trust-forwarded-for` with `X-Forwarded-Proto: https` does it per request).
+    #[arg(long = "web-secure-cookies", env = "PASS_EMPLOI_WEB_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+    /// The `dist/` folder of the npm package `@gouvfr/dsfr` (default: `server/web/node_modules/…`
+    /// of the source tree, where `npm ci` in `server/web` puts it).
+    #[arg(long = "web-dsfr-dir", env = "PASS_EMPLOI_WEB_DSFR_DIR", global = true)]
+    pub dsfr_dir: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { session_hours: 10, secure_cookies: false, dsfr_dir: None }
+    }
 }
 
 // --- edges (issue 10) ---
@@ -536,6 +563,7 @@ impl Config {
             sync: SyncConfig::default(),
             web_push: WebPushConfig::default(),
             http: HttpConfig::default(),
+            web: WebConfig::default(),
             metrics_token: None,
         }
     }
@@ -594,6 +622,7 @@ impl fmt::Debug for Config {
             .field("auth_limits", &self.auth_limits)
             .field("web_push", &self.web_push)
             .field("http", &self.http)
+            .field("web", &self.web)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }

@@ -14,6 +14,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod web;
 
 pub use routes::app;
 pub use state::AppState;

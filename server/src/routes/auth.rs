@@ -94,19 +94,30 @@ pub async fn login(
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<TokenPair>> {
-    if body.email.len() > 320 || body.password.len() > 4 * MAX_PASSWORD_CHARS {
+    let user = check_credentials(&state, client, &body.email, body.password).await?;
+    Ok(Json(issue_pair(&state, UserRef { id: user.id, role: user.role.as_str().into() }, Uuid::new_v4()).await?))
+}
+
+/// The account an email and a password open, for the API's login and the web app's sign-in:
+/// throttled by the email as sent and by the client's address, and always one argon2
+/// verification, so that an unknown email costs and answers what a wrong password does.
+pub async fn check_credentials(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    email: &str,
+    password: String,
+) -> ApiResult<crate::store::User> {
+    if email.len() > 320 || password.len() > 4 * MAX_PASSWORD_CHARS {
         return Err(ApiError::InvalidCredentials);
     }
-    // Throttled by the email as sent, whether an account has it or not.
-    let attempt = state.throttle.begin(&email_key(&body.email), client, Cost::Costly)?;
-    let user = state.store.user_by_email(&body.email).await?.filter(|u| !u.archived);
+    let attempt = state.throttle.begin(&email_key(email), client, Cost::Costly)?;
+    let user = state.store.user_by_email(email).await?.filter(|u| !u.archived);
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    // Always one argon2 verification: an unknown email costs what a wrong password costs.
-    let ok = state.passwords.verify(body.password, hash).await?;
+    let ok = state.passwords.verify(password, hash).await?;
     match user {
         Some(u) if ok => {
             attempt.succeeded();
-            Ok(Json(issue_pair(&state, UserRef { id: u.id, role: u.role.as_str().into() }, Uuid::new_v4()).await?))
+            Ok(u)
         }
         _ => {
             attempt.failed();

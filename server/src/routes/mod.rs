@@ -36,13 +36,14 @@ pub fn app(state: AppState) -> Router {
         .merge(push::router())
         .merge(transfers::router())
         .merge(system::router())
+        .merge(crate::web::router(&state))
         .route("/sync", axum::routing::get(crate::sync::gateway::upgrade))
         .route(
             "/api/v1/sync/{document_id}",
             axum::routing::post(crate::sync::http::sync_over_http)
                 .layer(DefaultBodyLimit::max(state.config.sync.max_frame_bytes)),
         )
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(crate::web::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())

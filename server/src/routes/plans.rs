@@ -68,7 +68,8 @@ fn entity_json(doc: &PlanDocument, collection: Collection, id: Uuid) -> Option<V
 }
 
 /// Runs one edit on the plan of `young_person_id` for the caller; answers the entity it touched.
-async fn edit<T: Send>(
+/// The web app's forms write through here too: one write path, one rulebook.
+pub(crate) async fn edit<T: Send>(
     state: &AppState,
     user: &AuthUser,
     young_person_id: Uuid,

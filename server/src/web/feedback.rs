@@ -1,0 +1,103 @@
+//! What a page tells the adviser after a form: the rulebook's refusals next to their fields, and
+//! the success message of the last action (after the redirect that follows every successful post).
+
+use crate::error::ApiError;
+
+/// Error messages by form field; `""` holds those of no field.
+#[derive(Clone, Debug, Default)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_owned(), message.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for a field, if any (all of them joined).
+    pub fn of(&self, field: &str) -> Option<String> {
+        let messages: Vec<&str> = self.0.iter().filter(|(f, _)| f == field).map(|(_, m)| m.as_str()).collect();
+        (!messages.is_empty()).then(|| capitalize(&messages.join(" ; ")))
+    }
+
+    /// Every message, for the summary at the top of a form.
+    pub fn all(&self) -> Vec<String> {
+        self.0.iter().map(|(_, m)| capitalize(m)).collect()
+    }
+
+    /// The errors an edit was refused with, each under the form field it concerns (`fields` maps
+    /// the plan's field names to the form's and to its French label, which replaces the plan's
+    /// name in the message); `None` when the error is not about the form.
+    pub fn from_api(error: &ApiError, fields: &[FormField]) -> Option<FieldErrors> {
+        let problem = match error {
+            ApiError::Refused(_) | ApiError::Validation(_) => error.problem(),
+            _ => return None,
+        };
+        let mut out = FieldErrors::default();
+        for e in problem.errors {
+            match fields.iter().find(|f| f.plan == e.field) {
+                Some(f) => out.add(f.form, e.message.replace(&format!("« {} »", f.plan), &format!("« {} »", f.label))),
+                None => out.add("", e.message),
+            }
+        }
+        if out.is_empty() {
+            out.add("", problem.detail);
+        }
+        Some(out)
+    }
+}
+
+/// A form's field: its name in the plan (the rulebook's reasons), in the form, and its label.
+pub struct FormField {
+    pub plan: &'static str,
+    pub form: &'static str,
+    pub label: &'static str,
+}
+
+pub const fn field(plan: &'static str, form: &'static str, label: &'static str) -> FormField {
+    FormField { plan, form, label }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The message a redirect's `?ok=` names (a fixed list: nothing from the URL is shown as is).
+pub fn success(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "action-creee" => "L'action a été créée. Le jeune la verra à sa prochaine synchronisation.",
+        "action-modifiee" => "L'action a été enregistrée.",
+        "statut-modifie" => "Le statut de l'action a été changé.",
+        "commentaire-ajoute" => "Votre commentaire a été ajouté.",
+        "action-qualifiee" => "L'action a été qualifiée.",
+        "rdv-planifie" => "Le rendez-vous a été planifié. Le jeune en est informé.",
+        "rdv-modifie" => "Le rendez-vous a été modifié. Le jeune en est informé.",
+        "rdv-annule" => "Le rendez-vous a été annulé. Le jeune en est informé.",
+        "rdv-clos" => "La présence du jeune a été enregistrée.",
+        "notification-lue" => "La notification a été marquée comme lue.",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use sync_core::Reason;
+
+    use super::*;
+
+    #[test]
+    fn refusals_land_next_to_their_form_field() {
+        let error = ApiError::Refused(vec![Reason::TooLong { field: "title".into(), max: 200 }, Reason::Qualified]);
+        let errors = FieldErrors::from_api(&error, &[field("title", "titre", "Titre")]).unwrap();
+        let message = errors.of("titre").unwrap();
+        assert!(message.contains("200") && message.contains("« Titre »"), "{message}");
+        assert!(errors.of("").is_some(), "a reason of no field is shown at the top");
+        assert!(FieldErrors::from_api(&ApiError::NotFound, &[]).is_none());
+    }
+}

@@ -1,0 +1,138 @@
+//! Live updates of the pages that show plans: a server-sent event stream fed by the sync hub.
+//!
+//! Every committed change of a plan — from a phone's sync, the API, another page, or another
+//! instance through PostgreSQL NOTIFY — is published on the hub; a stream that follows that plan
+//! sends `event: plan` with the young person's id, and the page fetches itself again. A stream
+//! ends when the session is revoked or expires, when the process stops, and tells the page
+//! (`event: access`) when a transfer took one of its plans away.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::Utc;
+use futures_util::Stream;
+use sync_core::model::Role;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::error::ApiPath;
+use crate::routes::young_people::{plan_access, today_for};
+use crate::state::AppState;
+use crate::sync::hub::HubEvent;
+
+use super::errors::WebError;
+use super::session::WebUser;
+
+/// How often a stream checks that its session is still valid (revocations on this instance and
+/// announced by others end it at once; this catches expiry).
+const SESSION_CHECK: Duration = Duration::from_secs(60);
+
+/// The plans a stream follows: (young person, document).
+type Followed = Vec<(Uuid, String)>;
+
+/// `/flux/beneficiaires/{id}`: one young person's plan.
+pub async fn young_person(
+    State(state): State<AppState>,
+    user: WebUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+    let (access, _) = plan_access(&state, &user.user, id).await?;
+    Ok(stream(state, user, vec![(id, access.document_id)]))
+}
+
+/// `/flux/portefeuille`: every plan of the adviser's portfolio (a supervisor: their structure's).
+pub async fn portfolio(
+    State(state): State<AppState>,
+    user: WebUser,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+    let now = Utc::now();
+    let today = today_for(&user.user.timezone, now);
+    let lines = match (user.user.role, user.user.structure_id) {
+        (Role::Supervisor, Some(structure)) => state.store.structure_summaries(structure, today, now).await?,
+        _ => state.store.portfolio_summaries(user.user.id, today, now).await?,
+    };
+    let followed = lines.into_iter().filter_map(|l| l.plan_document_id.map(|d| (l.id, d))).collect();
+    Ok(stream(state, user, followed))
+}
+
+fn stream(state: AppState, user: WebUser, followed: Followed) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = mpsc::channel::<Event>(64);
+    let mut tasks = JoinSet::new();
+    for (young_person_id, document_id) in followed {
+        let mut events = state.hub.subscribe(&document_id);
+        let tx = tx.clone();
+        let state = state.clone();
+        let user = user.clone();
+        tasks.spawn(async move {
+            loop {
+                let event = events.recv().await;
+                let sent = match event {
+                    Ok(HubEvent::Changed) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        tx.send(Event::default().event("plan").data(young_person_id.to_string())).await
+                    }
+                    Ok(HubEvent::AccessChanged) => {
+                        if plan_access(&state, &user.user, young_person_id).await.is_ok() {
+                            tx.send(Event::default().event("plan").data(young_person_id.to_string())).await
+                        } else {
+                            let _ = tx.send(Event::default().event("access").data(young_person_id.to_string())).await;
+                            return;
+                        }
+                    }
+                    Ok(HubEvent::Ephemeral { .. }) => Ok(()),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    tasks.spawn(watch_session(state, user, tx.clone()));
+    let _ = tx.try_send(Event::default().event("ready").data(""));
+    drop(tx);
+    let events = futures_util::stream::unfold((rx, tasks), |(mut rx, tasks)| async move {
+        // The forwarding tasks live as long as the stream (a JoinSet aborts them when dropped).
+        rx.recv().await.map(|event| (Ok(event), (rx, tasks)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Ends the stream (by returning, which drops its sender) when the session is revoked, expires,
+/// or the process stops.
+async fn watch_session(state: AppState, user: WebUser, tx: mpsc::Sender<Event>) {
+    if let Err(e) = state.hub.follow_revocations(&state.store).await {
+        tracing::warn!(error = %e, "live stream: not following revocations");
+    }
+    let mut revocations = state.hub.revocations();
+    let mut going_away = state.hub.going_away();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.tick().await;
+    loop {
+        tokio::select! {
+            revoked = revocations.recv() => match revoked {
+                Ok(family) if family == user.user.family_id => break,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if !still_valid(&state, &user).await { break }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+            changed = going_away.changed() => {
+                let stopping = changed.is_err() || *going_away.borrow_and_update();
+                if stopping { break }
+            }
+            _ = check.tick() => if !still_valid(&state, &user).await { break },
+            _ = tx.closed() => return,
+        }
+    }
+    let _ = tx.send(Event::default().event("access").data("")).await;
+    // Returning drops the last sender but the forwarders': they end with their plans' channels or
+    // when the stream is dropped; the page reloads on `access` and meets the sign-in page.
+}
+
+async fn still_valid(state: &AppState, user: &WebUser) -> bool {
+    user.still_valid(state).await
+}

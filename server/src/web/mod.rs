@@ -1,0 +1,65 @@
+//! The advisers' web app: server-rendered pages in the State design system (DSFR), served by the
+//! service itself on the same port as the API and the sync gateway.
+//!
+//! One file per view (`views/`), askama templates in `server/templates/web/`, our own script and
+//! service worker in `server/web/static/`. Sessions (`session.rs`), cookies (`cookies.rs`) and
+//! CSRF (`csrf.rs`, `form.rs`) apart. Every write goes through the same document path as the REST
+//! API (`routes::plans::edit`): one rulebook, the same outbox and the same live fan-out.
+
+use axum::Router;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub mod assets;
+pub mod cookies;
+pub mod csrf;
+pub mod errors;
+pub mod feedback;
+pub mod form;
+pub mod format;
+pub mod live;
+pub mod page;
+pub mod session;
+pub mod views;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(views::sign_in::show))
+        .route("/connexion", post(views::sign_in::sign_in))
+        .route("/deconnexion", post(views::sign_in::sign_out))
+        .route("/beneficiaires/{id}", get(views::young_person::show))
+        .route("/beneficiaires/{id}/actions/nouvelle", get(views::actions::new_form))
+        .route("/beneficiaires/{id}/actions", post(views::actions::create))
+        .route("/beneficiaires/{id}/actions/{action_id}", get(views::actions::show))
+        .route("/beneficiaires/{id}/actions/{action_id}/modifier", post(views::actions::update))
+        .route("/beneficiaires/{id}/actions/{action_id}/statut", post(views::actions::change_status))
+        .route("/beneficiaires/{id}/actions/{action_id}/commentaires", post(views::actions::comment))
+        .route("/beneficiaires/{id}/actions/{action_id}/qualification", post(views::actions::qualify))
+        .route("/beneficiaires/{id}/rendez-vous/nouveau", get(views::appointments::new_form))
+        .route("/beneficiaires/{id}/rendez-vous", post(views::appointments::create))
+        .route("/beneficiaires/{id}/rendez-vous/{appointment_id}", get(views::appointments::show))
+        .route("/beneficiaires/{id}/rendez-vous/{appointment_id}/modifier", post(views::appointments::update))
+        .route("/beneficiaires/{id}/rendez-vous/{appointment_id}/annulation", post(views::appointments::cancel))
+        .route("/beneficiaires/{id}/rendez-vous/{appointment_id}/cloture", post(views::appointments::close))
+        .route("/beneficiaires/{id}/demarches/{task_id}", get(views::tasks::show))
+        .route("/beneficiaires/{id}/demarches/{task_id}/commentaires", post(views::tasks::comment))
+        .route("/flux/portefeuille", get(live::portfolio))
+        .route("/flux/beneficiaires/{id}", get(live::young_person))
+        .merge(assets::router(state))
+}
+
+/// What an unknown path answers: the 404 page to a browser, the API's problem document to
+/// everyone else (and always under `/api/`).
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let wants_html =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        errors::WebError::NotFound.into_response()
+    } else {
+        ApiError::NotFound.into_response()
+    }
+}
