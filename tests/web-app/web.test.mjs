@@ -120,6 +120,12 @@ async function newContext(options = {}) {
   return context;
 }
 
+// Adds a line to an error as node:test prints it (its stack).
+function note(e, line) {
+  if (!(e instanceof Error)) return;
+  e.stack = `${e.stack ?? ''}\n    ${line}`;
+}
+
 // Runs one journey in a fresh context; on failure, a full-page capture of each of its pages and the URL
 // in the error.
 async function journey(t, fn, options) {
@@ -134,9 +140,9 @@ async function journey(t, fn, options) {
     for (const p of context.pages()) {
       const file = artifact(`failure-${slug(t.fullName ?? t.name)}-${i++}.png`);
       await p.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
-      e.message += `\n    at page ${p.url()} (capture ${file})`;
+      note(e, `on page ${p.url()} (capture ${file})`);
     }
-    if (errors.length) e.message += `\n    ${errors.join('\n    ')}`;
+    if (errors.length) note(e, errors.join('\n    '));
     throw e;
   } finally {
     await context.close();
@@ -172,17 +178,39 @@ async function submit(page, locator, urlPredicate) {
   return responses;
 }
 
+// A form control by its label's own text (without the hint a DSFR label holds in a child element), or
+// its aria-label: « Titre » finds <label>Titre <span>200 caractères au plus</span></label>, and
+// « Commentaire » does not find « Commentaire de qualification ». Waits until exactly one is there.
+const CONTROLS = 'input, select, textarea';
+async function field(page, label, timeoutMs = 8_000) {
+  const deadline = Date.now() + timeoutMs;
+  let hits = [];
+  for (;;) {
+    hits = await page.locator(CONTROLS).evaluateAll((els, label) => {
+      const own = (l) =>
+        [...l.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(' ').replace(/\s+/g, ' ').trim();
+      return els
+        .map((e, i) => ([...(e.labels ?? [])].some((l) => own(l) === label) || e.getAttribute('aria-label') === label ? i : -1))
+        .filter((i) => i >= 0);
+    }, label).catch(() => []);
+    if (hits.length === 1) return page.locator(CONTROLS).nth(hits[0]);
+    if (Date.now() > deadline) break;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${hits.length} form controls labelled « ${label} » on ${page.url()} (expected one)`);
+}
+
 async function signIn(page, who, password = DEMO_PASSWORD, landing = '/portefeuille') {
-  if (pathOf(page) !== '/' || !(await page.getByLabel('Adresse électronique').count())) await open(page, '/');
-  await page.getByLabel('Adresse électronique').fill(who.email);
-  await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+  if (pathOf(page) !== '/') await open(page, '/');
+  await (await field(page, 'Adresse électronique')).fill(who.email);
+  await (await field(page, 'Mot de passe')).fill(password);
   await submit(page, page.getByRole('button', { name: 'Se connecter' }), landing ? (u) => u.pathname === landing : undefined);
 }
 
 // A select (by label): the option whose label matches `want` (a RegExp or string), else the first one
 // with a value.
 async function choose(page, label, want) {
-  const select = page.getByLabel(label, { exact: true });
+  const select = await field(page, label);
   const options = await select.evaluate((s) =>
     [...s.options].map((o) => ({ value: o.value, label: o.label.trim(), disabled: o.disabled })),
   );
@@ -279,8 +307,8 @@ test('1. connexion: the adviser lands on the portfolio; wrong logins and young p
       [`personne-${SUFFIX}@ml-lyon.example.org`, DEMO_PASSWORD],
     ]) {
       await open(page, '/');
-      await page.getByLabel('Adresse électronique').fill(email);
-      await page.getByLabel('Mot de passe', { exact: true }).fill(password);
+      await (await field(page, 'Adresse électronique')).fill(email);
+      await (await field(page, 'Mot de passe')).fill(password);
       await submit(page, page.getByRole('button', { name: 'Se connecter' }));
       await page.getByText(WRONG_LOGIN).waitFor();
       assert.notEqual(pathOf(page), '/portefeuille');
@@ -294,8 +322,8 @@ test('1. connexion: the adviser lands on the portfolio; wrong logins and young p
 
   await journey(t, async ({ page }) => {
     await open(page, '/');
-    await page.getByLabel('Adresse électronique').fill(young.ines.login.email);
-    await page.getByLabel('Mot de passe', { exact: true }).fill(DEMO_PASSWORD);
+    await (await field(page, 'Adresse électronique')).fill(young.ines.login.email);
+    await (await field(page, 'Mot de passe')).fill(DEMO_PASSWORD);
     await submit(page, page.getByRole('button', { name: 'Se connecter' }));
     await page.getByText(STAFF_ONLY).waitFor();
     await open(page, '/portefeuille');
@@ -339,7 +367,7 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
     assert.equal(cells['Actions en cours'], String(ines.open_actions), `« Actions en cours » of Inès: ${JSON.stringify(cells)}`);
 
     // Search by a name.
-    await page.getByLabel('Rechercher un bénéficiaire').fill(young.chloe.last_name);
+    await (await field(page, 'Rechercher un bénéficiaire')).fill(young.chloe.last_name);
     await submit(page, page.getByRole('button', { name: 'Rechercher' }));
     assert.equal(new URL(page.url()).searchParams.get('q'), young.chloe.last_name);
     assert.deepEqual(
@@ -347,7 +375,7 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
       [young.chloe.id],
       'the search by « Dubois » must list Chloé Dubois only',
     );
-    await page.getByLabel('Rechercher un bénéficiaire').fill(young.lucas.last_name);
+    await (await field(page, 'Rechercher un bénéficiaire')).fill(young.lucas.last_name);
     await submit(page, page.getByRole('button', { name: 'Rechercher' }));
     assert.equal(await portfolioRows(page).count(), 0, 'the search must not find another adviser’s young person');
 
@@ -414,18 +442,21 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     await submit(page, page.getByRole('link', { name: 'Créer une action', exact: true }));
     assert.equal(pathOf(page), `/beneficiaires/${who.id}/actions/nouvelle`);
 
-    // An empty title: the form comes back (422) with the typed values, and nothing is created.
+    // A blank title (spaces pass the browser's `required`): the form comes back (422) with the typed
+    // values, and nothing is created.
     const before = (await planOf(who.id)).actions.length;
-    await page.getByLabel('Description', { exact: true }).fill('Apporter le CV imprimé.');
+    await (await field(page, 'Titre')).fill('   ');
+    await (await field(page, 'Description')).fill('Apporter le CV imprimé.');
+    await choose(page, 'Catégorie', 'Emploi');
     const [refused] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
-    assert.equal(refused?.status(), 422, 'an action without a title must be refused with 422');
-    assert.equal(await page.getByLabel('Description', { exact: true }).inputValue(), 'Apporter le CV imprimé.');
+    assert.equal(refused?.status(), 422, 'an action with a blank title must be refused with 422');
+    assert.equal(await (await field(page, 'Description')).inputValue(), 'Apporter le CV imprimé.');
     assert.equal((await planOf(who.id)).actions.length, before);
 
-    await page.getByLabel('Titre', { exact: true }).fill(title);
-    await page.getByLabel('Description', { exact: true }).fill('Apporter le CV imprimé.');
+    await (await field(page, 'Titre')).fill(title);
+    await (await field(page, 'Description')).fill('Apporter le CV imprimé.');
     await choose(page, 'Catégorie', 'Emploi');
-    await page.getByLabel("Date d'échéance").fill(due);
+    await (await field(page, "Date d'échéance")).fill(due);
     const [created] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
     assert.ok(created && created.status() < 400, `creating the action answered ${created?.status()}`);
     const stored = (await planOf(who.id)).actions.filter((a) => a.title === title);
@@ -450,7 +481,7 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     // Comment.
     const comment = `Pense à relire l'offre avant mardi ${SUFFIX}`;
     await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
-    await page.getByLabel('Commentaire', { exact: true }).fill(comment);
+    await (await field(page, 'Commentaire')).fill(comment);
     await submit(page, page.getByRole('button', { name: 'Commenter' }));
     await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
     await page.getByText(comment).waitFor();
@@ -462,13 +493,15 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
 
     // The phone completes it while the adviser looks at the file: the badge turns « Terminée » live.
     // The page's EventSource: wait until the stream answered (its subscription is then in place).
-    const flux = page.waitForResponse((r) => new URL(r.url()).pathname === '/flux', { timeout: 8_000 });
+    const flux = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith('/flux'), { timeout: 8_000 });
     await open(page, `/beneficiaires/${who.id}`);
     await rowOf(page, 'action', action.id).getByText('En cours', { exact: true }).waitFor();
     const stream = await flux.catch(() => null);
     assert.ok(stream, 'the file page opened no EventSource on /flux within 8 s');
     assert.equal(stream.status(), 200, `/flux answered ${stream.status()}`);
-    const listened = (new URL(stream.url()).searchParams.get('beneficiaires') ?? '').split(',');
+    // The contract says /flux?beneficiaires=<id>,<id>; a path /flux/beneficiaires/<id> is taken too.
+    const streamUrl = new URL(stream.url());
+    const listened = [...(streamUrl.searchParams.get('beneficiaires') ?? '').split(','), ...streamUrl.pathname.split('/')];
     assert.ok(listened.includes(who.id), `the page listens to ${stream.url()}, without this young person`);
     await page.waitForTimeout(300);
     await page.evaluate(() => {
@@ -485,7 +518,7 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     // Qualification (offered now that it is done).
     await submit(page, rowOf(page, 'action', action.id).getByRole('link', { name: title }));
     await choose(page, 'Code de qualification');
-    await page.getByLabel('Commentaire de qualification').fill('Entretien préparé avec la conseillère.');
+    await (await field(page, 'Commentaire de qualification')).fill('Entretien préparé avec la conseillère.');
     await submit(page, page.getByRole('button', { name: "Qualifier l'action" }));
     const qualified = (await planOf(who.id)).actions.find((a) => a.id === action.id);
     assert.ok(qualified.qualification, 'the action is not qualified');
@@ -498,11 +531,11 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
 // ---------------------------------------------------------------------------------------------------
 // 5. Appointments.
 async function fillAppointment(page, { title, date, time, duration }) {
-  if (title !== undefined) await page.getByLabel('Titre', { exact: true }).fill(title);
-  if ((await page.getByLabel('Type', { exact: true }).inputValue()) === '') await choose(page, 'Type');
-  await page.getByLabel('Date', { exact: true }).fill(date);
-  await page.getByLabel('Heure', { exact: true }).fill(time);
-  if (duration !== undefined) await page.getByLabel('Durée (minutes)').fill(String(duration));
+  if (title !== undefined) await (await field(page, 'Titre')).fill(title);
+  if ((await (await field(page, 'Type')).inputValue()) === '') await choose(page, 'Type');
+  await (await field(page, 'Date')).fill(date);
+  await (await field(page, 'Heure')).fill(time);
+  if (duration !== undefined) await (await field(page, 'Durée (minutes)')).fill(String(duration));
 }
 test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started', async (t) => {
   const who = young.sarah;
@@ -521,8 +554,8 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
     await submit(page, page.getByRole('link', { name: 'Planifier un rendez-vous', exact: true }));
     assert.equal(pathOf(page), `/beneficiaires/${who.id}/rendez-vous/nouveau`);
     await fillAppointment(page, { title, date: isoDay(5), time: '14:30', duration: 30 });
-    await chooseModality(page, /présentiel/i);
-    await page.getByLabel('Adresse', { exact: true }).fill('12 rue de la République, 69002 Lyon');
+    await chooseModality(page, /sur place|présentiel/i);
+    await (await field(page, 'Adresse')).fill('12 rue de la République, 69002 Lyon');
     const [scheduled] = await submit(page, page.getByRole('button', { name: 'Planifier le rendez-vous' }));
     assert.ok(scheduled && scheduled.status() < 400, `scheduling answered ${scheduled?.status()}`);
     const stored = (await planOf(who.id)).appointments.filter((a) => a.title === title);
@@ -536,15 +569,15 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
 
     // Reschedule: the form holds the current values; a new day and hour.
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
-    assert.equal(await page.getByLabel('Date', { exact: true }).inputValue(), isoDay(5));
-    assert.equal(await page.getByLabel('Heure', { exact: true }).inputValue(), '14:30');
+    assert.equal(await (await field(page, 'Date')).inputValue(), isoDay(5));
+    assert.equal(await (await field(page, 'Heure')).inputValue(), '14:30');
     await fillAppointment(page, { date: isoDay(6), time: '09:15' });
     await submit(page, page.getByRole('button', { name: 'Enregistrer', exact: true }));
     const moved = (await planOf(who.id)).appointments.find((a) => a.id === appointment.id);
     assert.equal(new Date(moved.starts_at).getTime() - new Date(appointment.starts_at).getTime(), (24 * 60 - 315) * 60_000,
       `rescheduled from ${appointment.starts_at} to ${moved.starts_at}: expected one day later at 09:15`);
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
-    assert.equal(await page.getByLabel('Date', { exact: true }).inputValue(), isoDay(6));
+    assert.equal(await (await field(page, 'Date')).inputValue(), isoDay(6));
 
     // Cancel.
     page.once('dialog', (d) => d.accept());
@@ -557,8 +590,8 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
     const past = `Bilan de la semaine ${SUFFIX}`;
     await open(page, `/beneficiaires/${who.id}/rendez-vous/nouveau`);
     await fillAppointment(page, { title: past, date: isoDay(-1), time: '10:00', duration: 45 });
-    await chooseModality(page, /présentiel/i);
-    await page.getByLabel('Adresse', { exact: true }).fill('12 rue de la République, 69002 Lyon');
+    await chooseModality(page, /sur place|présentiel/i);
+    await (await field(page, 'Adresse')).fill('12 rue de la République, 69002 Lyon');
     await submit(page, page.getByRole('button', { name: 'Planifier le rendez-vous' }));
     const started = (await planOf(who.id)).appointments.find((a) => a.title === past);
     assert.ok(started, 'the past appointment is not stored');
@@ -566,7 +599,7 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
     await page.getByRole('heading', { name: 'Rendez-vous à clore' }).waitFor();
     await page.getByText(past).first().waitFor();
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
-    await page.getByLabel('Présent', { exact: true }).check();
+    await (await field(page, 'Présent')).check();
     await submit(page, page.getByRole('button', { name: 'Clore le rendez-vous' }));
     assert.equal((await planOf(who.id)).appointments.find((a) => a.id === started.id).presence, 'present');
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
@@ -593,7 +626,7 @@ test('6. réaffectation: Nadia moves a young person of Karim to Julie', async (t
     await heading(page, 'Réaffectation');
     await page.getByRole('checkbox', { name: new RegExp(who.name) }).check();
     await choose(page, 'Conseiller destinataire', /Julie Lambert/);
-    await page.getByLabel('Définitive', { exact: true }).check();
+    await (await field(page, 'Définitive')).check();
     await submit(page, page.getByRole('button', { name: 'Réaffecter' }));
     assert.ok((await portfolioOf(JULIE)).some((y) => y.id === who.id), 'Julie does not follow Camille after the transfer');
     assert.ok(!(await portfolioOf(KARIM)).some((y) => y.id === who.id), 'Karim still follows Camille after a definitive transfer');
@@ -719,8 +752,9 @@ async function focused(page) {
   return page.evaluate(() => {
     const el = document.activeElement;
     if (!el || el === document.body) return '';
-    const label = el.labels?.[0]?.innerText ?? el.getAttribute('aria-label') ?? el.innerText ?? el.value ?? '';
-    return label.split('\n')[0].replace(/\s+/g, ' ').trim();
+    const own = (l) => [...l.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(' ');
+    const label = el.labels?.[0] ? own(el.labels[0]) : el.getAttribute('aria-label') ?? el.innerText ?? el.value ?? '';
+    return label.replace(/\s+/g, ' ').trim();
   });
 }
 async function tabTo(page, name, max = 80) {
@@ -803,7 +837,7 @@ async function eachPage(t, check, options) {
           } catch (e) {
             const file = artifact(`failure-${slug(t.name)}-${p.name}.png`);
             await page.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
-            e.message += `\n    at page ${page.url()} (capture ${file})`;
+            note(e, `on page ${page.url()} (capture ${file})`);
             throw e;
           }
         });
