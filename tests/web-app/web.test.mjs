@@ -432,9 +432,11 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
 // ---------------------------------------------------------------------------------------------------
 // 3 and 4. An action, from its creation to its qualification, with the young person's phone completing
 // it while the adviser looks at the file (live update, no reload).
-test('3-4. actions: create, status, comment; the phone completes it live; qualify', async (t) => {
-  const who = young.manon;
-  const title = `Préparer l'entretien chez Decathlon ${SUFFIX}`;
+const story = { who: null, title: `Préparer l'entretien chez Decathlon ${SUFFIX}`, action: null };
+const actionOf = async (id) => (await planOf(story.who.id)).actions.find((a) => a.id === id);
+test('3. actions: create (with a refused blank title), edit, change the status, comment', async (t) => {
+  const who = (story.who = young.manon);
+  const { title } = story;
   const due = isoDay(14);
   await journey(t, async ({ page }) => {
     await signIn(page, KARIM);
@@ -453,15 +455,15 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     assert.equal(await (await field(page, 'Description')).inputValue(), 'Apporter le CV imprimé.');
     assert.equal((await planOf(who.id)).actions.length, before);
 
-    await (await field(page, 'Titre')).fill(title);
+    await (await field(page, 'Titre')).fill(`${title} (brouillon)`);
     await (await field(page, 'Description')).fill('Apporter le CV imprimé.');
     await choose(page, 'Catégorie', 'Emploi');
     await (await field(page, "Date d'échéance")).fill(due);
     const [created] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
     assert.ok(created && created.status() < 400, `creating the action answered ${created?.status()}`);
-    const stored = (await planOf(who.id)).actions.filter((a) => a.title === title);
+    const stored = (await planOf(who.id)).actions.filter((a) => a.title === `${title} (brouillon)`);
     assert.equal(stored.length, 1, 'the action is stored once');
-    const action = stored[0];
+    const action = (story.action = stored[0]);
     assert.equal(action.description, 'Apporter le CV imprimé.');
     assert.equal(action.category, 'EMPLOI');
     assert.equal(action.due_date, due);
@@ -470,13 +472,20 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     await open(page, `/beneficiaires/${who.id}`);
     const row = rowOf(page, 'action', action.id);
     await row.getByText('À réaliser', { exact: true }).waitFor();
-    await submit(page, row.getByRole('link', { name: title }));
+    await submit(page, row.getByRole('link', { name: `${title} (brouillon)` }));
     assert.equal(pathOf(page), `/beneficiaires/${who.id}/actions/${action.id}`);
 
+    // Edit: the form holds the current values.
+    assert.equal(await (await field(page, 'Titre')).inputValue(), `${title} (brouillon)`);
+    await (await field(page, 'Titre')).fill(title);
+    await submit(page, page.getByRole('button', { name: 'Enregistrer', exact: true }));
+    assert.equal((await actionOf(action.id)).title, title, 'the edit form did not change the title');
+
     // Status.
+    await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
     await choose(page, 'Statut', 'En cours');
     await submit(page, page.getByRole('button', { name: 'Changer le statut' }));
-    assert.equal((await planOf(who.id)).actions.find((a) => a.id === action.id).status, 'in_progress');
+    assert.equal((await actionOf(action.id)).status, 'in_progress');
 
     // Comment.
     const comment = `Pense à relire l'offre avant mardi ${SUFFIX}`;
@@ -485,17 +494,24 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     await submit(page, page.getByRole('button', { name: 'Commenter' }));
     await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
     await page.getByText(comment).waitFor();
-    assert.deepEqual(
-      (await planOf(who.id)).actions.find((a) => a.id === action.id).comments.map((c) => c.text),
-      [comment],
-    );
+    assert.deepEqual((await actionOf(action.id)).comments.map((c) => c.text), [comment]);
     assert.equal(await page.getByRole('button', { name: "Qualifier l'action" }).count(), 0, 'qualification offered before done');
+    await open(page, `/beneficiaires/${who.id}`);
+    await rowOf(page, 'action', action.id).getByText('En cours', { exact: true }).waitFor();
+  });
+});
 
-    // The phone completes it while the adviser looks at the file: the badge turns « Terminée » live.
+// The young person's phone completes it while the adviser looks at the file: the badge turns
+// « Terminée » without a reload (the page's EventSource, then its [data-live] regions).
+test('4. téléphone: the phone completes the action; the open file shows « Terminée » live', async (t) => {
+  assert.ok(story.action, 'test 3 created no action');
+  const { who, title, action } = story;
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
     // The page's EventSource: wait until the stream answered (its subscription is then in place).
     const flux = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith('/flux'), { timeout: 8_000 });
     await open(page, `/beneficiaires/${who.id}`);
-    await rowOf(page, 'action', action.id).getByText('En cours', { exact: true }).waitFor();
+    await rowOf(page, 'action', action.id).getByText(/^(En cours|À réaliser)$/).waitFor();
     const stream = await flux.catch(() => null);
     assert.ok(stream, 'the file page opened no EventSource on /flux within 8 s');
     assert.equal(stream.status(), 200, `/flux answered ${stream.status()}`);
@@ -511,16 +527,29 @@ test('3-4. actions: create, status, comment; the phone completes it live; qualif
     page.on('load', () => loads.push(page.url()));
     const phoneView = await phone(who.login, 'complete', title);
     assert.equal(phoneView.actions.find((a) => a.id === action.id)?.status, 'done', 'the phone did not complete it');
+    assert.equal((await actionOf(action.id)).status, 'done', 'the server does not have it done after the phone synced');
     await rowOf(page, 'action', action.id).getByText('Terminée', { exact: true }).waitFor({ timeout: 8_000 });
     assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page was reloaded');
     assert.deepEqual(loads, [], 'the page was reloaded');
+  });
+});
 
-    // Qualification (offered now that it is done).
-    await submit(page, rowOf(page, 'action', action.id).getByRole('link', { name: title }));
+test('3b. qualification: the done action is qualified from its page', async (t) => {
+  assert.ok(story.action, 'test 3 created no action');
+  const { who, action } = story;
+  if ((await actionOf(action.id)).status !== 'done') {
+    // The phone (test 4) did not complete it: the young person does it over REST, so that the
+    // qualification form is still checked.
+    t.diagnostic('the phone did not complete the action: completed over REST as the young person instead');
+    await rest('PATCH', `/young-people/${who.id}/actions/${action.id}`, { status: 'done' }, who.login.email);
+  }
+  await journey(t, async ({ page }) => {
+    await signIn(page, KARIM);
+    await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
     await choose(page, 'Code de qualification');
     await (await field(page, 'Commentaire de qualification')).fill('Entretien préparé avec la conseillère.');
     await submit(page, page.getByRole('button', { name: "Qualifier l'action" }));
-    const qualified = (await planOf(who.id)).actions.find((a) => a.id === action.id);
+    const qualified = await actionOf(action.id);
     assert.ok(qualified.qualification, 'the action is not qualified');
     assert.equal(qualified.qualification.comment, 'Entretien préparé avec la conseillère.');
     await open(page, `/beneficiaires/${who.id}`);
