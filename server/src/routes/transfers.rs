@@ -56,6 +56,12 @@ pub async fn transfer(
     user: AuthUser,
     ApiJson(body): ApiJson<TransferBody>,
 ) -> ApiResult<Json<Transferred>> {
+    Ok(Json(transfer_young_people(&state, &user, body).await?))
+}
+
+/// Moves young people to another adviser of the caller's structure (the API and the web app's
+/// « Réaffectation » page); open sync sessions and live pages check their access again at once.
+pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: TransferBody) -> ApiResult<Transferred> {
     let structure = match (user.role, user.structure_id) {
         (Role::Supervisor, Some(s)) => s,
         _ => return Err(ApiError::Forbidden),
@@ -98,9 +104,5 @@ pub async fn transfer(
             state.hub.publish(&document_id, crate::sync::hub::HubEvent::AccessChanged);
         }
     }
-    Ok(Json(Transferred {
-        young_person_ids: body.young_person_ids,
-        to_adviser_id: body.to_adviser_id,
-        kind: body.kind,
-    }))
+    Ok(Transferred { young_person_ids: body.young_person_ids, to_adviser_id: body.to_adviser_id, kind: body.kind })
 }

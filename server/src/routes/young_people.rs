@@ -137,6 +137,16 @@ pub async fn create(
     user: AuthUser,
     ApiJson(body): ApiJson<NewYoungPerson>,
 ) -> ApiResult<(StatusCode, Json<CreatedYoungPerson>)> {
+    Ok((StatusCode::CREATED, Json(create_young_person(&state, &user, body).await?)))
+}
+
+/// Creates a young person's account and plan in the caller's structure and portfolio (the API's
+/// `POST /young-people` and the web app's form).
+pub async fn create_young_person(
+    state: &AppState,
+    user: &AuthUser,
+    body: NewYoungPerson,
+) -> ApiResult<CreatedYoungPerson> {
     if !matches!(user.role, Role::Adviser | Role::Supervisor) {
         return Err(ApiError::Forbidden);
     }
@@ -186,10 +196,10 @@ pub async fn create(
     };
     match state.store.create_young_person(&new, Some(user.id), &document_id, &snapshot, now).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(what)) if what == "email" => return Err(email_taken(&state, &user, &new.email).await),
+        Err(StoreError::Conflict(what)) if what == "email" => return Err(email_taken(state, user, &new.email).await),
         Err(e) => return Err(e.into()),
     }
-    Ok((StatusCode::CREATED, Json(CreatedYoungPerson { id, plan_document_id: document_id, activation_code: code })))
+    Ok(CreatedYoungPerson { id, plan_document_id: document_id, activation_code: code })
 }
 
 /// The answer to a creation whose email already has an account. Only a young person the caller

@@ -13,4 +13,5 @@ mod notifications;
 mod offline_client;
 mod sessions;
 mod sync;
+mod web_app;
 mod web_push;
