@@ -220,7 +220,18 @@ impl Documents {
             let after = doc.heads();
             let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
             let changes = doc.save_incremental();
-            self.commit(document_id, young_person_id, &mut guard, &touched, changes, &outcome.events, now).await?;
+            let by_young_person = user_id == young_person_id;
+            self.commit(
+                document_id,
+                young_person_id,
+                &mut guard,
+                &touched,
+                changes,
+                &outcome.events,
+                by_young_person,
+                now,
+            )
+            .await?;
         }
         let Some(sync) = guard.doc.as_ref() else {
             return Err(ApiError::internal("document vanished"));
@@ -231,6 +242,7 @@ impl Documents {
 
     /// Stores `changes` (with the plan's projections and `events`) in one transaction, then tells
     /// every reader, here and on the other instances. On failure the cached plan is dropped.
+    /// `by_young_person`: the young person wrote them (their last activity becomes `now`).
     #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
@@ -240,6 +252,7 @@ impl Documents {
         touched: &Touched,
         changes: Vec<u8>,
         events: &[DomainEvent],
+        by_young_person: bool,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
         let compact = slot.chunks + 1 >= COMPACT_EVERY;
@@ -284,6 +297,7 @@ impl Documents {
             events: events.iter().map(EventRow::from_event).collect(),
             notifications,
             reminders,
+            by_young_person,
             at: now,
         };
         if let Err(e) = self.store.commit_plan_write(&write).await {
@@ -373,7 +387,19 @@ impl Documents {
             let mut events = received.review.events.clone();
             events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
             let touched = received.review.touched.clone();
-            self.commit(document_id, young_person_id, &mut guard, &touched, received.to_store, &events, now).await?;
+            // The young person's own sync counts as their activity, even when some of it was undone.
+            let by_young_person = author.user_id == young_person_id;
+            self.commit(
+                document_id,
+                young_person_id,
+                &mut guard,
+                &touched,
+                received.to_store,
+                &events,
+                by_young_person,
+                now,
+            )
+            .await?;
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));

@@ -11,10 +11,12 @@ use sync_core::model::Role;
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
+mod adviser_views;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use adviser_views::{AdviserViews, AgendaLine, PendingAction, PortfolioLine, PortfolioScope, StaffMember};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -305,6 +307,9 @@ pub struct PlanWrite {
     pub notifications: Vec<NewNotification>,
     /// The reminders to clear and (re)arm from the projections above.
     pub reminders: ReminderChanges,
+    /// Whether the young person themself wrote these changes (a REST write or a sync of theirs):
+    /// their last activity (`users.last_activity_at`) becomes `at` unless it is later already.
+    pub by_young_person: bool,
     pub at: DateTime<Utc>,
 }
 
@@ -433,8 +438,10 @@ pub struct VapidKeyRow {
 
 // --- end web push ---
 
+/// Everything the store does. The advisers' web app's read queries are in the supertrait
+/// [`AdviserViews`] (so a [`DynStore`] answers them too; bring the trait into scope to call them).
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AdviserViews + Send + Sync + 'static {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

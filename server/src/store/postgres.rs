@@ -118,3 +118,4 @@ const REVOCATIONS_CHANNEL: &str = "pass_emploi_token_revocations";
 const PLAN_CHANGES_CHANNEL: &str = "pass_emploi_plan_changes";
 
 sql::impl_store!(PgStore, "postgres");
+super::adviser_views::impl_adviser_views!(PgStore);

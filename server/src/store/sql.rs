@@ -717,6 +717,16 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                if write.by_young_person {
+                    sqlx::query(
+                        "UPDATE users SET last_activity_at = $2 \
+                         WHERE id = $1 AND (last_activity_at IS NULL OR last_activity_at < $2)",
+                    )
+                    .bind(&yp)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for e in &write.events {
                     sqlx::query(
                         "INSERT INTO domain_events (dedup_key, young_person_id, kind, payload, created_at) \

@@ -102,3 +102,4 @@ impl SqliteStore {
 }
 
 sql::impl_store!(SqliteStore, "sqlite");
+super::adviser_views::impl_adviser_views!(SqliteStore);

@@ -4,6 +4,7 @@
 
 #[macro_use]
 mod common;
+mod adviser_views;
 mod api;
 mod auth_limits;
 mod crash;

@@ -194,6 +194,7 @@ async fn edits_undone_goes_to_the_author_in_app_only(db: &TestDb) {
                 now,
             ),
             reminders: ReminderChanges::default(),
+            by_young_person: false,
             at: now,
         };
         t.store.commit_plan_write(&write).await.unwrap();
