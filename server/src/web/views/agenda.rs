@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::routes::young_people::today_for;
 use crate::state::AppState;
-use crate::store::AdviserViews;
 
 use super::super::errors::{WebError, html};
 use super::super::format::{self, timezone};

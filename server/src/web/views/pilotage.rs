@@ -10,7 +10,6 @@ use sync_core::model::QualificationCode;
 use uuid::Uuid;
 
 use crate::state::AppState;
-use crate::store::AdviserViews;
 
 use super::super::errors::{WebError, html};
 use super::super::feedback;

@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::routes::transfers::{TransferBody, TransferKind, transfer_young_people};
 use crate::routes::young_people::today_for;
 use crate::state::AppState;
-use crate::store::AdviserViews;
 use crate::store::{PortfolioScope, StaffMember};
 
 use super::super::errors::{WebError, html};
