@@ -1,8 +1,10 @@
 //! Posted forms: `application/x-www-form-urlencoded` bodies, read field by field, with the CSRF
-//! checks done before a handler sees them.
+//! checks done before a handler sees them; and the ids of a page's path.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use crate::state::AppState;
 
@@ -75,5 +77,19 @@ impl FromRequest<AppState> for PublicForm {
             return Err(WebError::CrossSite);
         }
         Ok(PublicForm(body_fields(req, state).await?))
+    }
+}
+
+/// The ids of a page's path; one that does not parse is the 404 page, like an unknown id.
+pub struct WebPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for WebPath<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| WebPath(value))
+            .map_err(|_| WebError::NotFound)
     }
 }

@@ -18,12 +18,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::routes::young_people::{plan_access, today_for};
 use crate::state::AppState;
 use crate::sync::hub::HubEvent;
 
 use super::errors::WebError;
+use super::form::WebPath;
 use super::session::WebUser;
 
 /// How often a stream checks that its session is still valid (revocations on this instance and
@@ -37,7 +37,7 @@ type Followed = Vec<(Uuid, String)>;
 pub async fn young_person(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
     let (access, _) = plan_access(&state, &user.user, id).await?;
     Ok(stream(state, user, vec![(id, access.document_id)]))

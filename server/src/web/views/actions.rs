@@ -11,13 +11,12 @@ use sync_core::model::{Action, ActionCategory, ActionStatus, QualificationCode, 
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::routes::plans::edit;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
 use super::super::feedback::{self, FieldErrors, FormField, field};
-use super::super::form::{Fields, Posted};
+use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
@@ -110,7 +109,7 @@ struct NewActionPage {
 pub async fn new_form(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
     let page = NewActionPage {
@@ -131,7 +130,7 @@ pub async fn new_form(
 
 pub async fn create(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::default();
@@ -307,7 +306,7 @@ fn code_label(code: QualificationCode) -> &'static str {
 pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath((id, action_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
     Query(feedback): Query<Feedback>,
 ) -> Result<Response, WebError> {
     let success = feedback::success(feedback.ok.as_deref());
@@ -327,7 +326,7 @@ fn done(fields: &Fields, young_person_id: Uuid, action_id: Uuid, ok: &str) -> Re
 
 pub async fn update(
     State(state): State<AppState>,
-    ApiPath((id, action_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::default();
@@ -355,7 +354,7 @@ pub async fn update(
 
 pub async fn change_status(
     State(state): State<AppState>,
-    ApiPath((id, action_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::default();
@@ -378,7 +377,7 @@ pub async fn change_status(
 
 pub async fn comment(
     State(state): State<AppState>,
-    ApiPath((id, action_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let comment_id = Uuid::parse_str(fields.get("id")).ok();
@@ -396,7 +395,7 @@ pub async fn comment(
 
 pub async fn qualify(
     State(state): State<AppState>,
-    ApiPath((id, action_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::default();

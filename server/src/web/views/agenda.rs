@@ -74,9 +74,8 @@ pub async fn show(
     };
     let lines = state.store.adviser_appointments(user.user.id, from, to).await?;
     let count = lines.len();
-    let mut days: Vec<Day> = (0..7)
-        .map(|i| Day { label: format::long_date(monday + Duration::days(i)), entries: Vec::new() })
-        .collect();
+    let mut days: Vec<Day> =
+        (0..7).map(|i| Day { label: format::long_date(monday + Duration::days(i)), entries: Vec::new() }).collect();
     for line in lines {
         let local_day = line.appointment.starts_at.with_timezone(&tz).date_naive();
         let index = (local_day - monday).num_days();

@@ -12,13 +12,12 @@ use sync_core::model::{Appointment, AppointmentKind, AppointmentStatus, Modality
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::routes::plans::edit;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
 use super::super::feedback::{self, FieldErrors, FormField, field};
-use super::super::form::{Fields, Posted};
+use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
@@ -161,7 +160,7 @@ struct NewAppointmentPage {
 pub async fn new_form(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
     let page = NewAppointmentPage {
@@ -178,7 +177,7 @@ pub async fn new_form(
 
 pub async fn create(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let tz = timezone(&user.user.timezone);
@@ -305,7 +304,7 @@ async fn render(
 pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath((id, appointment_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, appointment_id)): WebPath<(Uuid, Uuid)>,
     Query(feedback): Query<Feedback>,
 ) -> Result<Response, WebError> {
     let success = feedback::success(feedback.ok.as_deref());
@@ -323,7 +322,7 @@ fn done(fields: &Fields, young_person_id: Uuid, appointment_id: Uuid, ok: &str) 
 
 pub async fn update(
     State(state): State<AppState>,
-    ApiPath((id, appointment_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, appointment_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let tz = timezone(&user.user.timezone);
@@ -355,7 +354,7 @@ pub async fn update(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    ApiPath((id, appointment_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, appointment_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let errors = match edit(&state, &user.user, id, Collection::Appointments, |doc, a, now| {
@@ -371,7 +370,7 @@ pub async fn cancel(
 
 pub async fn close(
     State(state): State<AppState>,
-    ApiPath((id, appointment_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, appointment_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::default();

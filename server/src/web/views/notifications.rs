@@ -10,14 +10,13 @@ use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::notifications::centre;
 use crate::notifications::webpush::BrowserSubscription;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
 use super::super::feedback;
-use super::super::form::Posted;
+use super::super::form::{Posted, WebPath};
 use super::super::format::{self, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
@@ -98,7 +97,7 @@ pub async fn show(
 
 pub async fn mark_read(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
     Posted { user, .. }: Posted,
 ) -> Result<Response, WebError> {
     if !centre::mark_read(state.store.as_ref(), id, user.user.id, Utc::now()).await? {

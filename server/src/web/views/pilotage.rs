@@ -73,7 +73,10 @@ pub async fn show(
                 category: category.map(format::category).unwrap_or("—").to_owned(),
                 completed: p.action.completed_at.map(|at| format::date_time(at, tz)).unwrap_or_default(),
                 // The action's own category is the usual code.
-                suggested: category.and_then(|c| QualificationCode::parse(c.as_str())).map(|c| c.as_str()).unwrap_or(""),
+                suggested: category
+                    .and_then(|c| QualificationCode::parse(c.as_str()))
+                    .map(|c| c.as_str())
+                    .unwrap_or(""),
             }
         })
         .collect();

@@ -131,7 +131,11 @@ pub fn select(
     lines.retain(|l| matches_search(l, search) && filter.is_none_or(|f| f.keeps(l, now)));
     match sort {
         Sort::Name => lines.sort_by(|a, b| {
-            (folded(&a.last_name), folded(&a.first_name), a.id).cmp(&(folded(&b.last_name), folded(&b.first_name), b.id))
+            (folded(&a.last_name), folded(&a.first_name), a.id).cmp(&(
+                folded(&b.last_name),
+                folded(&b.first_name),
+                b.id,
+            ))
         }),
         // Those without an appointment last.
         Sort::NextAppointment => lines.sort_by_key(|l| (l.next_appointment_at.is_none(), l.next_appointment_at, l.id)),

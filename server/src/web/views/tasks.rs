@@ -9,13 +9,12 @@ use sync_core::model::Role;
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::routes::plans::edit;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
 use super::super::feedback::{self, FieldErrors, field};
-use super::super::form::{Fields, Posted};
+use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
@@ -101,7 +100,7 @@ async fn render(
 pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath((id, task_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, task_id)): WebPath<(Uuid, Uuid)>,
     Query(feedback): Query<Feedback>,
 ) -> Result<Response, WebError> {
     let success = feedback::success(feedback.ok.as_deref());
@@ -110,7 +109,7 @@ pub async fn show(
 
 pub async fn comment(
     State(state): State<AppState>,
-    ApiPath((id, task_id)): ApiPath<(Uuid, Uuid)>,
+    WebPath((id, task_id)): WebPath<(Uuid, Uuid)>,
     Posted { user, fields }: Posted,
 ) -> Result<Response, WebError> {
     let text = fields.get("text").trim().to_owned();

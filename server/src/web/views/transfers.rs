@@ -126,7 +126,9 @@ pub async fn transfer(State(state): State<AppState>, Posted { user, fields }: Po
         return render(&state, &user, Some(&fields), errors, None).await;
     };
     let count = ids.len();
-    match transfer_young_people(&state, &user.user, TransferBody { young_person_ids: ids, to_adviser_id: to, kind }).await {
+    match transfer_young_people(&state, &user.user, TransferBody { young_person_ids: ids, to_adviser_id: to, kind })
+        .await
+    {
         Ok(_) => {
             let to_name = match state.store.user_by_id(to).await? {
                 Some(u) => format!("{} {}", u.first_name, u.last_name),

@@ -11,9 +11,10 @@ use sync_core::Plan;
 use sync_core::model::{Action, ActionStatus, Appointment, AppointmentStatus, Task};
 use uuid::Uuid;
 
-use crate::error::ApiPath;
 use crate::routes::young_people::{plan_access, today_for};
 use crate::state::AppState;
+
+use super::super::form::WebPath;
 use crate::store::PortfolioKind;
 
 use super::super::errors::{WebError, html};
@@ -164,7 +165,7 @@ pub fn stream_of(id: Uuid) -> String {
 pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
-    ApiPath(id): ApiPath<Uuid>,
+    WebPath(id): WebPath<Uuid>,
     Query(feedback): Query<Feedback>,
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
