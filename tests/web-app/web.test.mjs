@@ -221,13 +221,19 @@ async function choose(page, label, want) {
   await select.selectOption(pick.value);
   return pick;
 }
+// Checks a DSFR checkbox or radio: its input sits under its label, which takes the click (as a user's
+// click on the label would); check() then verifies that the box is ticked.
+async function tick(locator) {
+  await locator.check({ force: true });
+  assert.equal(await locator.isChecked(), true);
+}
 // « Modalité »: a select or a group of radios.
 async function chooseModality(page, want) {
   const select = page.getByRole('combobox', { name: 'Modalité' });
   if (await select.count()) return choose(page, 'Modalité', want);
   const group = page.getByRole('group', { name: 'Modalité' }).or(page.getByRole('radiogroup', { name: 'Modalité' }));
   const radio = group.getByRole('radio', { name: want });
-  await radio.first().check();
+  await tick(radio.first());
 }
 
 const isoDay = (offsetDays) => {
@@ -628,7 +634,7 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
     await page.getByRole('heading', { name: 'Rendez-vous à clore' }).waitFor();
     await page.getByText(past).first().waitFor();
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
-    await (await field(page, 'Présent')).check();
+    await tick(await field(page, 'Présent'));
     await submit(page, page.getByRole('button', { name: 'Clore le rendez-vous' }));
     assert.equal((await planOf(who.id)).appointments.find((a) => a.id === started.id).presence, 'present');
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${started.id}`);
@@ -653,9 +659,9 @@ test('6. réaffectation: Nadia moves a young person of Karim to Julie', async (t
     await submit(page, page.getByRole('link', { name: 'Réaffectation', exact: true }));
     assert.equal(pathOf(page), '/reaffectation');
     await heading(page, 'Réaffectation');
-    await page.getByRole('checkbox', { name: new RegExp(who.name) }).check();
+    await tick(page.getByRole('checkbox', { name: new RegExp(who.name) }));
     await choose(page, 'Conseiller destinataire', /Julie Lambert/);
-    await (await field(page, 'Définitive')).check();
+    await tick(await field(page, 'Définitive'));
     await submit(page, page.getByRole('button', { name: 'Réaffecter' }));
     assert.ok((await portfolioOf(JULIE)).some((y) => y.id === who.id), 'Julie does not follow Camille after the transfer');
     assert.ok(!(await portfolioOf(KARIM)).some((y) => y.id === who.id), 'Karim still follows Camille after a definitive transfer');
