@@ -5,7 +5,7 @@
 //! qualification, qualified; young people active today and others silent for two weeks; one
 //! followed temporarily by the other adviser; one created but not activated yet.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use sync_core::edit::{ActionPatch, NewAction, NewAppointment, NewTask};
 use sync_core::model::{
     ActionCategory, ActionStatus, AppointmentKind, AppointmentResponse, Modality, Presence, QualificationCode, Role,
@@ -110,13 +110,33 @@ fn working_day(day: NaiveDate, n: i64) -> NaiveDate {
 /// Slot `index` (modulo the slots) on `day`, in the structure's time zone: start and duration.
 fn slot(day: NaiveDate, index: usize) -> (DateTime<Utc>, i64) {
     let (hour, minute, duration) = SLOTS[index % SLOTS.len()];
+    // Office hours are never in a DST gap (`local_instant` takes the earliest of an ambiguous hour).
+    (local_instant(day, hour, minute), duration)
+}
+
+/// `hour:minute` on `day` in the structure's time zone, in UTC.
+fn local_instant(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
     let naive = day.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN));
-    // Office hours are never in a DST gap; `earliest` settles an ambiguous hour all the same.
-    let start = TIMEZONE
+    TIMEZONE
         .from_local_datetime(&naive)
         .earliest()
-        .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc));
-    (start, duration)
+        .map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
+}
+
+/// An adviser's write at about `at`, moved back into their working hours (weekdays, 8:30–18:00
+/// local) unless that would put it before `floor` (what it follows).
+fn office_time(at: DateTime<Utc>, floor: DateTime<Utc>) -> DateTime<Utc> {
+    let local = at.with_timezone(&TIMEZONE);
+    let day = local.date_naive();
+    let minutes = i64::from(local.hour() * 60 + local.minute());
+    if is_working_day(day) && (8 * 60 + 30..=18 * 60).contains(&minutes) {
+        return at;
+    }
+    let day = if is_working_day(day) && minutes > 18 * 60 { day } else { working_day(day, -1) };
+    // Spread over the working day rather than all at closing time.
+    let spread = 8 * 60 + 30 + (minutes * 7) % (9 * 60 + 30);
+    let moved = local_instant(day, (spread / 60) as u32, (spread % 60) as u32);
+    if moved < floor { at } else { moved }
 }
 
 /// Creates a staff account (adviser, supervisor, admin) with a password.
@@ -407,8 +427,15 @@ async fn populate(
     }
     // Spread between the opening and `last_seen`; the last step (the young person's) at `last_seen`.
     let count = steps.len() as i32;
+    let mut adviser_at = opened - Duration::days(3);
     for (k, (author, edit)) in (1..).zip(steps) {
-        writer.write(&author, opened + (last_seen - opened) * k / count, edit).await?;
+        let mut at = opened + (last_seen - opened) * k / count;
+        if author.role == Role::Adviser {
+            // In order: moved back into working hours, but not before the adviser's previous write.
+            at = office_time(at, opened - Duration::days(3)).max(adviser_at);
+            adviser_at = at;
+        }
+        writer.write(&author, at, edit).await?;
     }
 
     // Then the adviser alone: the past appointment closed right after it, the done action
@@ -420,7 +447,7 @@ async fn populate(
         writer
             .write(
                 &adviser,
-                last_seen + (now - last_seen) / 2,
+                office_time(last_seen + (now - last_seen) / 2, last_seen),
                 Box::new(move |d, a, at| {
                     d.qualify_action(a, at, first, QualificationCode::Emploi, Some("CV envoyé à 3 employeurs".into()))
                 }),
@@ -431,7 +458,7 @@ async fn populate(
     writer
         .write(
             &adviser,
-            last_seen + (now - last_seen) * 3 / 4,
+            office_time(last_seen + (now - last_seen) * 3 / 4, last_seen),
             Box::new(move |d, a, at| {
                 d.add_comment(
                     a,
@@ -460,7 +487,7 @@ async fn create_not_activated(
     let email = format!("{}.{}@exemple.fr", slug(first), slug(last));
     let id = Uuid::new_v4();
     let code = new_activation_code();
-    let created = now - Duration::days(2);
+    let created = office_time(now - Duration::days(2), now - Duration::days(5));
     let mut doc = PlanDocument::genesis(id)?;
     let document_id = DocumentId::new_random().to_string();
     let user = NewUser {

@@ -80,6 +80,19 @@ async fn check_week(db: &TestDb, at: Option<DateTime<Utc>>) {
     assert!(all.iter().filter(|l| l.to_qualify > 0).count() >= 3);
     assert!(all.iter().filter(|l| l.next_appointment_at.is_some()).count() >= 10);
 
+    // The advisers write in their working hours (weekdays, 8:30–18:00).
+    for line in &all {
+        for action in t.store.projections(line.id).await.unwrap().actions {
+            if action.created_by == line.id {
+                continue;
+            }
+            let at = action.created_at.with_timezone(&paris);
+            let minutes = at.hour() * 60 + at.minute();
+            assert!(!matches!(at.weekday(), Weekday::Sat | Weekday::Sun), "{at}");
+            assert!((8 * 60 + 30..=18 * 60).contains(&minutes), "{at}");
+        }
+    }
+
     for adviser in [karim, julie] {
         assert!(!t.store.appointments_to_close(adviser, now).await.unwrap().is_empty());
         assert!(!t.store.actions_to_qualify(adviser).await.unwrap().is_empty());
