@@ -9,6 +9,7 @@ mod api;
 mod auth_limits;
 mod crash;
 mod delivery;
+mod demo;
 mod edges;
 mod notifications;
 mod offline_client;
