@@ -91,6 +91,7 @@ before(async () => {
     ['lea', 'Léa', 'Nguyen', KARIM],
     ['camille', 'Camille', 'Roux', KARIM],
     ['lucas', 'Lucas', 'Martin', JULIE],
+    ['yanis', 'Yanis', 'Haddad', JULIE],
   ]) {
     young[key] = await youngPerson(first, last, adviser);
   }
@@ -182,22 +183,24 @@ async function submit(page, locator, urlPredicate) {
 // its aria-label: « Titre » finds <label>Titre <span>200 caractères au plus</span></label>, and
 // « Commentaire » does not find « Commentaire de qualification ». Waits until exactly one is there.
 const CONTROLS = 'input, select, textarea';
-async function field(page, label, timeoutMs = 8_000) {
+// `scope` is the page or a locator (a row of several forms).
+async function field(scope, label, timeoutMs = 8_000) {
   const deadline = Date.now() + timeoutMs;
   let hits = [];
   for (;;) {
-    hits = await page.locator(CONTROLS).evaluateAll((els, label) => {
+    hits = await scope.locator(CONTROLS).evaluateAll((els, label) => {
       const own = (l) =>
         [...l.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(' ').replace(/\s+/g, ' ').trim();
       return els
         .map((e, i) => ([...(e.labels ?? [])].some((l) => own(l) === label) || e.getAttribute('aria-label') === label ? i : -1))
         .filter((i) => i >= 0);
     }, label).catch(() => []);
-    if (hits.length === 1) return page.locator(CONTROLS).nth(hits[0]);
+    if (hits.length === 1) return scope.locator(CONTROLS).nth(hits[0]);
     if (Date.now() > deadline) break;
-    await page.waitForTimeout(100);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${hits.length} form controls labelled « ${label} » on ${page.url()} (expected one)`);
+  const where = typeof scope.url === 'function' ? scope.url() : `${scope}`;
+  throw new Error(`${hits.length} form controls labelled « ${label} » in ${where} (expected one)`);
 }
 
 async function signIn(page, who, password = DEMO_PASSWORD, landing = '/portefeuille') {
@@ -228,8 +231,8 @@ async function signedIn(page, who) {
 
 // A select (by label): the option whose label matches `want` (a RegExp or string), else the first one
 // with a value.
-async function choose(page, label, want) {
-  const select = await field(page, label);
+async function choose(scope, label, want) {
+  const select = await field(scope, label);
   const options = await select.evaluate((s) =>
     [...s.options].map((o) => ({ value: o.value, label: o.label.trim(), disabled: o.disabled })),
   );
@@ -261,9 +264,13 @@ const isoDay = (offsetDays) => {
 };
 const rowOf = (page, kind, id) => page.locator(`tr[data-${kind}="${id}"]`);
 const portfolioRows = (page) => page.locator('tr[data-young-person]');
-async function rowIdsByTitle(page, kind, title) {
-  return page.locator(`tr[data-${kind}]`, { hasText: title }).evaluateAll((rows, kind) => rows.map((r) => r.dataset[kind]), kind);
-}
+// The Monday (YYYY-MM-DD) of the week of an instant, in Paris.
+const mondayOf = (instant) => {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Paris' }).format(new Date(instant));
+  const noon = new Date(`${day}T12:00:00Z`);
+  return new Date(noon.getTime() - ((noon.getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+};
+const plusDays = (iso, n) => new Date(new Date(`${iso}T12:00:00Z`).getTime() + n * 86_400_000).toISOString().slice(0, 10);
 async function waitUntil(what, predicate, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -310,7 +317,7 @@ function phone(who, ...args) {
 
 // ---------------------------------------------------------------------------------------------------
 // 1. Sign-in.
-test('1. connexion: the adviser lands on the portfolio; wrong logins and young people are refused', async (t) => {
+test('1. connexion: the adviser lands on the portfolio; wrong logins and young people are refused', { timeout: 60_000 }, async (t) => {
   await journey(t, async ({ page, context }) => {
     await open(page, '/');
     await heading(page, 'Connexion à votre espace conseiller');
@@ -369,7 +376,7 @@ test('1. connexion: the adviser lands on the portfolio; wrong logins and young p
 
 // ---------------------------------------------------------------------------------------------------
 // 2. Portfolio.
-test('2. portefeuille: search, filters with their counts, sorting, opening a young person', async (t) => {
+test('2. portefeuille: search, filters with their counts, sorting, opening a young person', { timeout: 60_000 }, async (t) => {
   await journey(t, async ({ page }) => {
     await signedIn(page, KARIM);
     const rest = await portfolioOf(KARIM);
@@ -456,7 +463,7 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
 });
 
 // 2b. A new young person's account.
-test('2b. nouveau bénéficiaire: the form creates the account and shows a working activation code', async (t) => {
+test('2b. nouveau bénéficiaire: the form creates the account and shows a working activation code', { timeout: 60_000 }, async (t) => {
   const email = `camille-nouvelle-${SUFFIX}@exemple.fr`;
   await journey(t, async ({ page }) => {
     await signedIn(page, KARIM);
@@ -482,7 +489,7 @@ test('2b. nouveau bénéficiaire: the form creates the account and shows a worki
 // it while the adviser looks at the file (live update, no reload).
 const story = { who: null, title: `Préparer l'entretien chez Decathlon ${SUFFIX}`, action: null };
 const actionOf = async (id) => (await planOf(story.who.id)).actions.find((a) => a.id === id);
-test('3. actions: create (with a refused blank title), edit, change the status, comment', async (t) => {
+test('3. actions: create (with a refused blank title), edit, change the status, comment', { timeout: 60_000 }, async (t) => {
   const who = (story.who = young.manon);
   const { title } = story;
   const due = isoDay(14);
@@ -551,7 +558,7 @@ test('3. actions: create (with a refused blank title), edit, change the status, 
 
 // The young person's phone completes it while the adviser looks at the file: the badge turns
 // « Terminée » without a reload (the page's EventSource, then its [data-live] regions).
-test('4. téléphone: the phone completes the action; the open file shows « Terminée » live', async (t) => {
+test('4. téléphone: the phone completes the action; the open file shows « Terminée » live', { timeout: 60_000 }, async (t) => {
   assert.ok(story.action, 'test 3 created no action');
   const { who, title, action } = story;
   await journey(t, async ({ page }) => {
@@ -585,7 +592,7 @@ test('4. téléphone: the phone completes the action; the open file shows « Ter
   });
 });
 
-test('3b. qualification: the done action is qualified from its page', async (t) => {
+test('3b. qualification: the done action is qualified from its page', { timeout: 60_000 }, async (t) => {
   assert.ok(story.action, 'test 3 created no action');
   const { who, action } = story;
   if ((await actionOf(action.id)).status !== 'done') {
@@ -608,6 +615,71 @@ test('3b. qualification: the done action is qualified from its page', async (t) 
   });
 });
 
+// Forms work without JavaScript (POST, 303).
+test('3c. sans JavaScript: create an action and change its status with JavaScript off', { timeout: 60_000 }, async (t) => {
+  const who = young.chloe;
+  const title = `Action sans JavaScript ${SUFFIX}`;
+  await journey(
+    t,
+    async ({ page }) => {
+      await signedIn(page, KARIM);
+      await open(page, `/beneficiaires/${who.id}/actions/nouvelle`);
+      await (await field(page, 'Titre')).fill(title);
+      await choose(page, 'Catégorie', 'Formation');
+      const [created] = await submit(page, page.getByRole('button', { name: "Créer l'action" }));
+      assert.ok(created && created.status() < 400, `creating without JavaScript answered ${created?.status()}`);
+      const action = (await planOf(who.id)).actions.find((a) => a.title === title);
+      assert.ok(action, 'the action posted without JavaScript is not stored');
+      assert.equal(action.category, 'FORMATION');
+      await open(page, `/beneficiaires/${who.id}/actions/${action.id}`);
+      await choose(page, 'Statut', 'En cours');
+      await submit(page, page.getByRole('button', { name: 'Changer le statut' }));
+      assert.equal((await planOf(who.id)).actions.find((a) => a.id === action.id).status, 'in_progress');
+    },
+    { javaScriptEnabled: false },
+  );
+});
+
+// The young person's completion (test 4, or 3b's fallback) reached Karim's notification centre.
+test('3d. notifications: the completion is listed; « Marquer comme lue »; the browser button', { timeout: 60_000 }, async (t) => {
+  const unread = (await rest('GET', '/notifications', undefined, KARIM.email)).filter((n) => !n.read_at);
+  assert.ok(unread.length > 0, 'Karim has no unread notification after a young person completed an action');
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await submit(page, page.getByRole('link', { name: 'Notifications', exact: true }).first());
+    await heading(page, 'Notifications');
+    await page.getByRole('button', { name: 'Activer les notifications du navigateur' }).waitFor();
+    const marks = page.getByRole('button', { name: /^Marquer comme lue/ });
+    const before = await marks.count();
+    assert.equal(before, unread.length, 'one « Marquer comme lue » per unread notification');
+    await submit(page, marks.first());
+    assert.equal(await page.getByRole('button', { name: /^Marquer comme lue/ }).count(), before - 1);
+    const after = (await rest('GET', '/notifications', undefined, KARIM.email)).filter((n) => !n.read_at);
+    assert.equal(after.length, unread.length - 1, 'the notification is not read on the server');
+  });
+});
+
+// « Actions à qualifier » of /pilotage: each row qualifies its action.
+test('3e. pilotage: an action done by the young person is qualified from « Actions à qualifier »', { timeout: 60_000 }, async (t) => {
+  const who = young.chloe;
+  const title = `Envoyer trois candidatures ${SUFFIX}`;
+  const { id } = await rest('POST', `/young-people/${who.id}/actions`, { title, category: 'EMPLOI' }, KARIM.email);
+  await rest('PATCH', `/young-people/${who.id}/actions/${id}`, { status: 'done' }, who.login.email);
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await open(page, '/pilotage');
+    await heading(page, 'Pilotage');
+    await page.getByRole('heading', { name: 'Actions à qualifier' }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: title }).or(page.getByRole('listitem').filter({ hasText: title }));
+    await row.first().waitFor();
+    await choose(row.first(), 'Code de qualification');
+    await submit(page, row.first().getByRole('button', { name: /Qualifier/ }));
+    assert.ok((await planOf(who.id)).actions.find((a) => a.id === id).qualification, 'not qualified from /pilotage');
+    await open(page, '/pilotage');
+    assert.equal(await page.getByText(title).count(), 0, 'a qualified action is still « à qualifier »');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // 5. Appointments.
 async function fillAppointment(page, { title, date, time, duration }) {
@@ -617,7 +689,7 @@ async function fillAppointment(page, { title, date, time, duration }) {
   await (await field(page, 'Heure')).fill(time);
   if (duration !== undefined) await (await field(page, 'Durée (minutes)')).fill(String(duration));
 }
-test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started', async (t) => {
+test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started', { timeout: 60_000 }, async (t) => {
   const who = young.sarah;
   await journey(t, async ({ page }) => {
     await signedIn(page, KARIM);
@@ -689,9 +761,55 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
   });
 });
 
+test('5b. agenda: the week of an appointment lists it with its links; previous and next weeks', { timeout: 60_000 }, async (t) => {
+  const who = young.ines;
+  const appointment = (await planOf(who.id)).appointments.find((a) => a.status === 'scheduled' && new Date(a.starts_at) > new Date());
+  assert.ok(appointment, 'Inès has no future appointment in the demo');
+  const monday = mondayOf(appointment.starts_at);
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await open(page, `/agenda?semaine=${monday}`);
+    await heading(page, 'Agenda');
+    // Every demo young person has an appointment of this title: this one is found by its address.
+    const toAppointment = `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`;
+    const links = () => page.getByRole('link', { name: appointment.title }).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok((await links()).includes(toAppointment), `no link « ${appointment.title} » to ${toAppointment}: ${await links()}`);
+    const people = await page.getByRole('link', { name: who.name, exact: true }).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok(people.includes(`/beneficiaires/${who.id}`), `no link « ${who.name} » to the file: ${people}`);
+    await submit(page, page.getByRole('link', { name: 'Semaine suivante' }));
+    assert.equal(new URL(page.url()).searchParams.get('semaine'), plusDays(monday, 7));
+    assert.ok(!(await links()).includes(toAppointment), 'the next week lists this appointment');
+    await submit(page, page.getByRole('link', { name: 'Semaine précédente' }));
+    await submit(page, page.getByRole('link', { name: 'Semaine précédente' }));
+    assert.equal(new URL(page.url()).searchParams.get('semaine'), plusDays(monday, -7));
+    // Without ?semaine, the current week.
+    await open(page, '/agenda');
+    const next = new URL(await page.getByRole('link', { name: 'Semaine suivante' }).getAttribute('href'), SERVER_URL);
+    assert.equal(next.searchParams.get('semaine'), plusDays(mondayOf(Date.now()), 7));
+  });
+});
+
+test('5c. démarches: the adviser comments a job-search task', { timeout: 60_000 }, async (t) => {
+  const who = young.chloe;
+  const task = (await planOf(who.id)).tasks[0];
+  assert.ok(task, 'Chloé has no task in the demo');
+  const comment = `Relance la boulangerie lundi ${SUFFIX}`;
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await open(page, `/beneficiaires/${who.id}`);
+    await submit(page, rowOf(page, 'task', task.id).getByRole('link', { name: task.title }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/demarches/${task.id}`);
+    await (await field(page, 'Commentaire')).fill(comment);
+    await submit(page, page.getByRole('button', { name: 'Commenter' }));
+    await open(page, `/beneficiaires/${who.id}/demarches/${task.id}`);
+    await page.getByText(comment).waitFor();
+    assert.deepEqual((await planOf(who.id)).tasks.find((x) => x.id === task.id).comments.map((c) => c.text), [comment]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // 6. Reassignment by the supervisor.
-test('6. réaffectation: Nadia moves a young person of Karim to Julie', async (t) => {
+test('6. réaffectation: Nadia moves a young person of Karim to Julie', { timeout: 60_000 }, async (t) => {
   const who = young.camille;
   await journey(t, async ({ page }) => {
     await signedIn(page, KARIM);
@@ -723,11 +841,32 @@ test('6. réaffectation: Nadia moves a young person of Karim to Julie', async (t
     await submit(page, page.getByRole('link', { name: who.name, exact: true }));
     await heading(page, who.name);
   });
+  // A temporary transfer: Yanis (Julie's) is followed by Karim too, with the « Temporaire » badge.
+  const cover = young.yanis;
+  await journey(t, async ({ page }) => {
+    await signedIn(page, NADIA);
+    await open(page, '/reaffectation');
+    await tick(page.getByRole('checkbox', { name: new RegExp(cover.name) }));
+    await choose(page, 'Conseiller destinataire', /Karim Mansouri/);
+    await tick(await field(page, 'Temporaire'));
+    await submit(page, page.getByRole('button', { name: 'Réaffecter' }));
+    assert.ok((await portfolioOf(KARIM)).some((y) => y.id === cover.id), 'Karim does not follow Yanis after the temporary transfer');
+  });
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await rowOf(page, 'young-person', cover.id).getByText('Temporaire', { exact: true }).waitFor();
+    const link = page.getByRole('link', { name: /^Suivis temporaires\s*\(\d+\)$/ });
+    assert.match((await link.innerText()).replace(/\s+/g, ' '), /\(1\)/);
+    await submit(page, link);
+    assert.deepEqual(await portfolioRows(page).evaluateAll((rows) => rows.map((r) => r.dataset.youngPerson)), [cover.id]);
+    await open(page, `/beneficiaires/${cover.id}`);
+    await heading(page, cover.name);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
 // 7. Sign-out revokes the session.
-test('7. déconnexion: the old session cookie no longer opens the portfolio', async (t) => {
+test('7. déconnexion: the old session cookie no longer opens the portfolio', { timeout: 60_000 }, async (t) => {
   let cookies;
   await journey(t, async ({ page, context }) => {
     await signIn(page, KARIM);
@@ -749,7 +888,7 @@ test('7. déconnexion: the old session cookie no longer opens the portfolio', as
 
 // ---------------------------------------------------------------------------------------------------
 // 8. Cross-site request forgery.
-test('8. csrf: a forged cross-site form and posts without the right token get the 403 page', async (t) => {
+test('8. csrf: a forged cross-site form and posts without the right token get the 403 page', { timeout: 60_000 }, async (t) => {
   const who = young.chloe;
   const titlesOf = async () => (await planOf(who.id)).actions.map((a) => a.title);
   await journey(t, async ({ page }) => {
@@ -814,7 +953,7 @@ test('8. csrf: a forged cross-site form and posts without the right token get th
 
 // ---------------------------------------------------------------------------------------------------
 // 9. Another adviser's young person.
-test('9. cloisonnement: Julie gets « Page introuvable » on a young person of Karim', async (t) => {
+test('9. cloisonnement: Julie gets « Page introuvable » on a young person of Karim', { timeout: 60_000 }, async (t) => {
   await journey(t, async ({ page }) => {
     await signedIn(page, JULIE);
     assert.equal(await page.getByRole('link', { name: young.ines.name }).count(), 0);
@@ -848,7 +987,7 @@ async function tabTo(page, name, max = 80) {
   }
   throw new Error(`« ${name} » not reached with Tab (focus went through ${JSON.stringify(seen)})`);
 }
-test('10. clavier: sign in and create an action with the keyboard only', async (t) => {
+test('10. clavier: sign in and create an action with the keyboard only', { timeout: 60_000 }, async (t) => {
   const who = young.lea;
   const title = `Action au clavier ${SUFFIX}`;
   await journey(t, async ({ page }) => {
@@ -900,84 +1039,98 @@ function pages() {
     { name: 'acces-refuse', who: KARIM, route: '/reaffectation', h1: 'Accès refusé', status: 403 },
   ];
 }
-// Each signed-in page list, one context per user.
-async function eachPage(t, check, options) {
+// Each page once, one context per user (bypassCSP: axe is injected as a script), three checks on it.
+test('11-12. every page: gabarit, accessibilité (axe-core), captures at 1280×800 and 375×812', { timeout: 150_000 }, async (t) => {
   const list = pages();
   const users = [...new Set(list.map((p) => p.who))];
   for (const who of users) {
-    await journey(t, async ({ page }) => {
-      if (who) await signedIn(page, who);
-      for (const p of list.filter((p) => p.who === who)) {
-        await t.test(p.name, async () => {
-          try {
-            const route = typeof p.route === 'function' ? await p.route() : p.route;
-            await open(page, route, p.status ?? 200);
-            if (p.h1) await heading(page, p.h1);
-            else await page.getByRole('heading', { level: 1 }).first().waitFor();
-            await check(page, p);
-          } catch (e) {
-            const file = artifact(`failure-${slug(t.name)}-${p.name}.png`);
-            await page.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
-            note(e, `on page ${page.url()} (capture ${file})`);
-            throw e;
-          }
-        });
-      }
-    }, options);
+    await journey(
+      t,
+      async ({ page }) => {
+        if (who) await signedIn(page, who);
+        for (const p of list.filter((p) => p.who === who)) {
+          await t.test(p.name, async (pt) => {
+            const opened = await (async () => {
+              const route = typeof p.route === 'function' ? await p.route() : p.route;
+              await open(page, route, p.status ?? 200);
+              if (p.h1) await heading(page, p.h1);
+              else await page.getByRole('heading', { level: 1 }).first().waitFor();
+            })().then(
+              () => null,
+              (e) => e,
+            );
+            for (const [name, check] of [['gabarit', layout], ['axe', accessibility], ['captures', captures]]) {
+              await pt.test(`${p.name}: ${name}`, async () => {
+                if (opened && name !== 'captures') throw opened;
+                try {
+                  await check(page, p, pt);
+                } catch (e) {
+                  const file = artifact(`failure-${p.name}-${name}.png`);
+                  await page.screenshot({ path: file, fullPage: true, timeout: 5_000 }).catch(() => {});
+                  note(e, `on page ${page.url()} (capture ${file})`);
+                  throw e;
+                }
+                if (opened) throw opened; // the captures were taken all the same
+              });
+            }
+          });
+        }
+      },
+      { bypassCSP: true },
+    );
+  }
+});
+
+// The common layout of the contract.
+async function layout(page, p) {
+  assert.match(await page.title(), LAYOUT_TITLE, `<title> of ${p.name}`);
+  for (const skip of p.who ? ['Aller au contenu', 'Aller au menu'] : ['Aller au contenu']) {
+    assert.equal(await page.getByRole('link', { name: skip, exact: true }).count(), 1, `skip link « ${skip} »`);
+  }
+  assert.equal(await page.getByRole('main').getAttribute('id'), 'contenu');
+  await page.getByRole('banner').getByText('Pass emploi — espace conseiller').first().waitFor();
+  await page.getByRole('contentinfo').waitFor();
+  if (p.who) {
+    for (const nav of ['Portefeuille', 'Pilotage', 'Agenda', 'Notifications']) {
+      await page.getByRole('link', { name: nav, exact: true }).first().waitFor();
+    }
+    assert.equal(
+      await page.getByRole('link', { name: 'Réaffectation', exact: true }).count() > 0,
+      p.who === NADIA,
+      '« Réaffectation » is in the menu of supervisors only',
+    );
+    await page.getByRole('button', { name: 'Se déconnecter' }).first().waitFor({ state: 'attached' });
   }
 }
 
-test('11a. gabarit: title, skip links, header, main#contenu, footer on every page', async (t) => {
-  await eachPage(t, async (page, p) => {
-    const title = await page.title();
-    assert.match(title, LAYOUT_TITLE, `<title> of ${p.name}`);
-    for (const skip of p.who ? ['Aller au contenu', 'Aller au menu'] : ['Aller au contenu']) {
-      assert.equal(await page.getByRole('link', { name: skip, exact: true }).count(), 1, `skip link « ${skip} »`);
-    }
-    assert.equal(await page.getByRole('main').getAttribute('id'), 'contenu');
-    await page.getByRole('banner').getByText('Pass emploi — espace conseiller').first().waitFor();
-    await page.getByRole('contentinfo').waitFor();
-    if (p.who) {
-      for (const nav of ['Portefeuille', 'Pilotage', 'Agenda', 'Notifications']) {
-        await page.getByRole('link', { name: nav, exact: true }).first().waitFor();
-      }
-      await page.getByRole('button', { name: 'Se déconnecter' }).first().waitFor({ state: 'attached' });
-    }
+// axe-core: no violation of impact serious or critical (the others are printed as diagnostics).
+async function accessibility(page, p, t) {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')} — ${n.failureSummary?.split('\n').slice(1).join(' ').trim()}`),
+    }));
   });
-});
+  const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = violations.filter((v) => !grave.includes(v));
+  if (minor.length) t.diagnostic(`${p.name}: minor: ${minor.map((v) => `${v.id} (${v.impact})`).join(', ')}`);
+  assert.deepEqual(grave, [], `axe on ${p.name}:\n${JSON.stringify(grave, null, 2)}`);
+}
 
-test('11b. accessibilité: axe-core finds no serious or critical violation on any page', async (t) => {
-  await eachPage(
-    t,
-    async (page, p) => {
-      await page.addScriptTag({ path: AXE });
-      const violations = await page.evaluate(async () => {
-        const result = await window.axe.run(document, { resultTypes: ['violations'] });
-        return result.violations.map((v) => ({
-          id: v.id,
-          impact: v.impact,
-          help: v.help,
-          nodes: v.nodes.map((n) => `${n.target.join(' ')} — ${n.failureSummary?.split('\n').slice(1).join(' ').trim()}`),
-        }));
-      });
-      const grave = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      const minor = violations.filter((v) => !grave.includes(v));
-      if (minor.length) t.diagnostic(`${p.name}: minor: ${minor.map((v) => `${v.id} (${v.impact})`).join(', ')}`);
-      assert.deepEqual(grave, [], `axe on ${p.name}:\n${JSON.stringify(grave, null, 2)}`);
-    },
-    { bypassCSP: true },
-  );
-});
-
-test('12. captures: every page at 1280×800 and 375×812 (full page)', async (t) => {
-  await eachPage(t, async (page, p) => {
-    for (const [width, height] of [[1280, 800], [375, 812]]) {
+// Full-page captures, desktop then phone (the page is loaded again at each size).
+async function captures(page, p) {
+  for (const [width, height] of [[1280, 800], [375, 812]]) {
+    if (width !== page.viewportSize().width) {
       await page.setViewportSize({ width, height });
       await page.reload({ waitUntil: 'load' });
-      const file = artifact(`${p.name}-${width}x${height}.png`);
-      await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
-      assert.ok(fs.statSync(file).size > 1000, `${file} is empty`);
     }
-    await page.setViewportSize({ width: 1280, height: 800 });
-  });
-});
+    const file = artifact(`${p.name}-${width}x${height}.png`);
+    await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+    assert.ok(fs.statSync(file).size > 1000, `${file} is empty`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
