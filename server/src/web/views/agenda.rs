@@ -63,7 +63,8 @@ pub async fn show(
     Query(query): Query<WeekQuery>,
 ) -> Result<Response, WebError> {
     let tz = timezone(&user.user.timezone);
-    let today = today_for(&user.user.timezone, Utc::now());
+    let now = Utc::now();
+    let today = today_for(&user.user.timezone, now);
     let asked = query.semaine.as_deref().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
     let monday = monday_of(asked.unwrap_or(today));
     let start_of = |day: NaiveDate| {
@@ -94,6 +95,7 @@ pub async fn show(
                 (true, _) => "Annulé",
                 (_, Some("present")) => "Présent",
                 (_, Some("absent")) => "Absent",
+                _ if a.starts_at <= now => "À clore",
                 _ => "Prévu",
             },
             canceled,

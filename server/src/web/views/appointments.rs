@@ -221,15 +221,20 @@ pub async fn create(
     Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
+/// « Paris » for `Europe/Paris`: the hint under the time field.
+fn city_of(timezone: &str) -> String {
+    timezone.rsplit('/').next().unwrap_or(timezone).replace('_', " ")
+}
+
 impl NewAppointmentPage {
-    fn page_timezone(&self) -> &str {
-        &self.timezone
+    fn page_timezone(&self) -> String {
+        city_of(&self.timezone)
     }
 }
 
 impl AppointmentPage {
-    fn page_timezone(&self) -> &str {
-        &self.timezone
+    fn page_timezone(&self) -> String {
+        city_of(&self.timezone)
     }
 }
 
