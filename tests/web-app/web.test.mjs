@@ -440,6 +440,12 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
       `tri=nom is not sorted by name: ${names}`,
     );
     assert.equal(names.length, rest.length);
+    for (const tri of ['rdv', 'activite']) {
+      await open(page, '/portefeuille');
+      await submit(page, page.locator(`a[href*="tri=${tri}"]`).first());
+      assert.equal(new URL(page.url()).searchParams.get('tri'), tri);
+      assert.equal(await portfolioRows(page).count(), rest.length, `tri=${tri} lists another set of young people`);
+    }
 
     // Opening a young person.
     await open(page, '/portefeuille');
@@ -718,6 +724,8 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
     assert.equal(appointment.status, 'scheduled');
     await open(page, `/beneficiaires/${who.id}`);
     await rowOf(page, 'appointment', appointment.id).waitFor();
+    await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
+    await page.getByText('Sans réponse', { exact: true }).first().waitFor();
 
     // Reschedule: the form holds the current values; a new day and hour.
     await open(page, `/beneficiaires/${who.id}/rendez-vous/${appointment.id}`);
@@ -881,7 +889,11 @@ test('7. déconnexion: the old session cookie no longer opens the portfolio', { 
     await open(page, '/portefeuille');
     const url = new URL(page.url());
     assert.equal(url.pathname, '/', 'the revoked session still opens /portefeuille');
-    assert.equal(url.searchParams.get('suivant'), '/portefeuille');
+    // suivant=/portefeuille, or none (the sign-in lands there anyway).
+    assert.ok(
+      [null, '/portefeuille'].includes(url.searchParams.get('suivant')),
+      `signed out by a revoked session, ${url.pathname}${url.search} does not come back to /portefeuille`,
+    );
     await heading(page, 'Connexion à votre espace conseiller');
   });
 });
@@ -1085,7 +1097,7 @@ test('11-12. every page: gabarit, accessibilité (axe-core), captures at 1280×8
 async function layout(page, p) {
   assert.match(await page.title(), LAYOUT_TITLE, `<title> of ${p.name}`);
   for (const skip of p.who ? ['Aller au contenu', 'Aller au menu'] : ['Aller au contenu']) {
-    assert.equal(await page.getByRole('link', { name: skip, exact: true }).count(), 1, `skip link « ${skip} »`);
+    assert.equal(await page.getByRole('link', { name: skip, exact: true }).count(), 1, `no skip link « ${skip} » on ${p.name}${p.who ? ` (signed in as ${p.who.name})` : ''}`);
   }
   assert.equal(await page.getByRole('main').getAttribute('id'), 'contenu');
   await page.getByRole('banner').getByText('Pass emploi — espace conseiller').first().waitFor();
