@@ -315,6 +315,15 @@ function phone(who, ...args) {
   });
 }
 
+// The cells of a portfolio row, by column header.
+function portfolioCells(page, id) {
+  return page.getByRole('table').evaluate((table, id) => {
+    const headers = [...table.querySelectorAll('thead tr:last-child > *')].map((c) => c.innerText.trim());
+    const row = table.querySelector(`tr[data-young-person="${id}"]`);
+    return row ? Object.fromEntries([...row.children].map((c, i) => [headers[i], c.innerText.trim()])) : null;
+  }, id);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 1. Sign-in.
 test('1. connexion: the adviser lands on the portfolio; wrong logins and young people are refused', { timeout: 60_000 }, async (t) => {
@@ -390,11 +399,7 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
       await page.getByRole('columnheader', { name: column, exact: true }).waitFor();
     }
     // The counts of a row are the projection's.
-    const cells = await page.getByRole('table').evaluate((table, id) => {
-      const headers = [...table.querySelectorAll('thead tr:last-child > *')].map((c) => c.innerText.trim());
-      const row = table.querySelector(`tr[data-young-person="${id}"]`);
-      return Object.fromEntries([...row.children].map((c, i) => [headers[i], c.innerText.trim()]));
-    }, young.ines.id);
+    const cells = await portfolioCells(page, young.ines.id);
     const ines = rest.find((y) => y.id === young.ines.id);
     assert.equal(cells['En retard'], String(ines.late_actions), `« En retard » of Inès: ${JSON.stringify(cells)}`);
     assert.equal(cells['Actions en cours'], String(ines.open_actions), `« Actions en cours » of Inès: ${JSON.stringify(cells)}`);
@@ -595,6 +600,37 @@ test('4. téléphone: the phone completes the action; the open file shows « Ter
     await rowOf(page, 'action', action.id).getByText('Terminée', { exact: true }).waitFor({ timeout: 8_000 });
     assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the page was reloaded');
     assert.deepEqual(loads, [], 'the page was reloaded');
+  });
+});
+
+// The portfolio follows its young people's plans too, and leaves alone the field being typed in.
+test('4b. portefeuille en direct: a new action of a young person updates the row; the search being typed stays', { timeout: 60_000 }, async (t) => {
+  const who = young.lea;
+  await journey(t, async ({ page }) => {
+    const streams = [];
+    page.on('response', (r) => new URL(r.url()).pathname.startsWith('/flux') && streams.push(r));
+    await signedIn(page, KARIM);
+    await waitUntil('the portfolio’s EventSource on /flux', () => streams.find((r) => r.status() === 200), 8_000);
+    await page.waitForTimeout(300);
+    const before = await portfolioCells(page, who.id);
+    assert.ok(before, 'Léa is not in the portfolio');
+    const search = await field(page, 'Rechercher un bénéficiaire');
+    await search.click();
+    await page.keyboard.type('Ngu');
+    await page.evaluate(() => {
+      window.__notReloaded = true;
+    });
+    await rest('POST', `/young-people/${who.id}/actions`, { title: `Action du téléphone ${SUFFIX}`, category: 'SANTE' }, who.login.email);
+    const open = Number(before['Actions en cours']) + 1;
+    await waitUntil(
+      `« Actions en cours » of Léa to become ${open} without a reload`,
+      async () => (await portfolioCells(page, who.id))?.['Actions en cours'] === String(open),
+      8_000,
+    );
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the portfolio was reloaded');
+    const typed = await field(page, 'Rechercher un bénéficiaire');
+    assert.equal(await typed.inputValue(), 'Ngu', 'the live update erased the search being typed');
+    assert.equal(await typed.evaluate((e) => e === document.activeElement), true, 'the live update took the focus away');
   });
 });
 
