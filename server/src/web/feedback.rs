@@ -1,7 +1,12 @@
 //! What a page tells the adviser after a form: the rulebook's refusals next to their fields, and
 //! the success message of the last action (after the redirect that follows every successful post).
 
+use axum::response::{IntoResponse, Redirect, Response};
+
 use crate::error::ApiError;
+
+use super::form::Fields;
+use super::views::sign_in::safe_next;
 
 /// Error messages by form field; `""` holds those of no field.
 #[derive(Clone, Debug, Default)]
@@ -66,6 +71,14 @@ fn capitalize(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// After a successful post: back where the form was (its `retour` field, e.g. the pilotage page)
+/// or to `default`, with the success message `ok` (a key of [`success`]).
+pub fn after_post(fields: &Fields, default: &str, ok: &str) -> Response {
+    let back = fields.optional("retour").map(|back| safe_next(&back).to_owned()).unwrap_or_else(|| default.to_owned());
+    let separator = if back.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{back}{separator}ok={ok}")).into_response()
 }
 
 /// The message a redirect's `?ok=` names (a fixed list: nothing from the URL is shown as is).

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use sync_core::edit::{ActionPatch, NewAction};
-use sync_core::model::{Action, ActionCategory, ActionStatus, QualificationCode, Role};
+use sync_core::model::{Action, ActionCategory, ActionStatus, Comment, QualificationCode, Role};
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
@@ -15,12 +15,11 @@ use crate::routes::plans::edit;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
-use super::super::feedback::{self, FieldErrors, FormField, field};
+use super::super::feedback::{self, FieldErrors, FormField, after_post, field};
 use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
-use super::sign_in::safe_next;
 use super::young_person::{Feedback, open, stream_of};
 
 const ACTION_FIELDS: [FormField; 6] = [
@@ -175,6 +174,20 @@ pub struct CommentLine {
     pub text: String,
 }
 
+impl CommentLine {
+    /// A comment as the adviser reads it: « Vous », the young person's name, or « Un conseiller ».
+    pub fn new(comment: &Comment, reader: &WebUser, young_person_name: &str, tz: chrono_tz::Tz) -> Self {
+        let author = if comment.author.id == reader.user.id {
+            "Vous".to_owned()
+        } else if comment.author.role == Role::YoungPerson {
+            young_person_name.to_owned()
+        } else {
+            "Un conseiller".to_owned()
+        };
+        CommentLine { author, at: format::date_time(comment.at, tz), text: comment.text.clone() }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/action.html")]
 struct ActionPage {
@@ -223,21 +236,7 @@ async fn render(
     let opened = open(state, user, young_person_id).await?;
     let action = opened.plan.actions.iter().find(|a| a.id == action_id).ok_or(WebError::NotFound)?;
     let tz = timezone(&user.user.timezone);
-    let comments = action
-        .comments
-        .iter()
-        .map(|c| CommentLine {
-            author: if c.author.id == user.user.id {
-                "Vous".into()
-            } else if c.author.role == Role::YoungPerson {
-                opened.name.clone()
-            } else {
-                "Un conseiller".into()
-            },
-            at: format::date_time(c.at, tz),
-            text: c.text.clone(),
-        })
-        .collect();
+    let comments = action.comments.iter().map(|c| CommentLine::new(c, user, &opened.name, tz)).collect();
     let qualification = action.qualification.as_ref().map(|q| {
         let comment = q.comment.as_deref().map(|c| format!(" — {c}")).unwrap_or_default();
         format!("{} : {} h{comment}", format::qualification(q.code), q.hours)
@@ -313,17 +312,6 @@ pub async fn show(
     render(&state, &user, id, action_id, Typed::default(), FieldErrors::default(), success).await
 }
 
-/// After a successful post: back where the form was (`retour`, e.g. the pilotage page) or to the
-/// action's page, with the success message.
-fn done(fields: &Fields, young_person_id: Uuid, action_id: Uuid, ok: &str) -> Response {
-    let back = match fields.optional("retour") {
-        Some(back) => safe_next(&back).to_owned(),
-        None => format!("/beneficiaires/{young_person_id}/actions/{action_id}"),
-    };
-    let separator = if back.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{back}{separator}ok={ok}")).into_response()
-}
-
 pub async fn update(
     State(state): State<AppState>,
     WebPath((id, action_id)): WebPath<(Uuid, Uuid)>,
@@ -345,7 +333,9 @@ pub async fn update(
         })
         .await
         {
-            Ok(_) => return Ok(done(&fields, id, action_id, "action-modifiee")),
+            Ok(_) => {
+                return Ok(after_post(&fields, &format!("/beneficiaires/{id}/actions/{action_id}"), "action-modifiee"));
+            }
             Err(e) => errors = plan_errors(e, &ACTION_FIELDS)?,
         }
     }
@@ -367,7 +357,13 @@ pub async fn change_status(
             })
             .await
             {
-                Ok(_) => return Ok(done(&fields, id, action_id, "statut-modifie")),
+                Ok(_) => {
+                    return Ok(after_post(
+                        &fields,
+                        &format!("/beneficiaires/{id}/actions/{action_id}"),
+                        "statut-modifie",
+                    ));
+                }
                 Err(e) => errors = plan_errors(e, &ACTION_FIELDS)?,
             }
         }
@@ -387,7 +383,9 @@ pub async fn comment(
     })
     .await
     {
-        Ok(_) => return Ok(done(&fields, id, action_id, "commentaire-ajoute")),
+        Ok(_) => {
+            return Ok(after_post(&fields, &format!("/beneficiaires/{id}/actions/{action_id}"), "commentaire-ajoute"));
+        }
         Err(e) => plan_errors(e, &COMMENT_FIELDS)?,
     };
     render(&state, &user, id, action_id, Typed { comment: Some(&fields), ..Typed::default() }, errors, None).await
@@ -408,7 +406,13 @@ pub async fn qualify(
             })
             .await
             {
-                Ok(_) => return Ok(done(&fields, id, action_id, "action-qualifiee")),
+                Ok(_) => {
+                    return Ok(after_post(
+                        &fields,
+                        &format!("/beneficiaires/{id}/actions/{action_id}"),
+                        "action-qualifiee",
+                    ));
+                }
                 Err(e) => errors = plan_errors(e, &ACTION_FIELDS)?,
             }
         }

@@ -16,12 +16,11 @@ use crate::routes::plans::edit;
 use crate::state::AppState;
 
 use super::super::errors::{WebError, html};
-use super::super::feedback::{self, FieldErrors, FormField, field};
+use super::super::feedback::{self, FieldErrors, FormField, after_post, field};
 use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
-use super::sign_in::safe_next;
 use super::young_person::{Feedback, open, stream_of};
 
 const APPOINTMENT_FIELDS: [FormField; 10] = [
@@ -316,15 +315,6 @@ pub async fn show(
     render(&state, &user, id, appointment_id, None, FieldErrors::default(), success).await
 }
 
-fn done(fields: &Fields, young_person_id: Uuid, appointment_id: Uuid, ok: &str) -> Response {
-    let back = match fields.optional("retour") {
-        Some(back) => safe_next(&back).to_owned(),
-        None => format!("/beneficiaires/{young_person_id}/rendez-vous/{appointment_id}"),
-    };
-    let separator = if back.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{back}{separator}ok={ok}")).into_response()
-}
-
 pub async fn update(
     State(state): State<AppState>,
     WebPath((id, appointment_id)): WebPath<(Uuid, Uuid)>,
@@ -350,7 +340,13 @@ pub async fn update(
         })
         .await
         {
-            Ok(_) => return Ok(done(&fields, id, appointment_id, "rdv-modifie")),
+            Ok(_) => {
+                return Ok(after_post(
+                    &fields,
+                    &format!("/beneficiaires/{id}/rendez-vous/{appointment_id}"),
+                    "rdv-modifie",
+                ));
+            }
             Err(e) => errors = plan_errors(e)?,
         }
     }
@@ -367,7 +363,9 @@ pub async fn cancel(
     })
     .await
     {
-        Ok(_) => return Ok(done(&fields, id, appointment_id, "rdv-annule")),
+        Ok(_) => {
+            return Ok(after_post(&fields, &format!("/beneficiaires/{id}/rendez-vous/{appointment_id}"), "rdv-annule"));
+        }
         Err(e) => plan_errors(e)?,
     };
     render(&state, &user, id, appointment_id, None, errors, None).await
@@ -387,7 +385,13 @@ pub async fn close(
             })
             .await
             {
-                Ok(_) => return Ok(done(&fields, id, appointment_id, "rdv-clos")),
+                Ok(_) => {
+                    return Ok(after_post(
+                        &fields,
+                        &format!("/beneficiaires/{id}/rendez-vous/{appointment_id}"),
+                        "rdv-clos",
+                    ));
+                }
                 Err(e) => errors = plan_errors(e)?,
             }
         }

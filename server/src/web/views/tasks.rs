@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sync_core::model::Role;
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
@@ -60,21 +59,7 @@ async fn render(
     let opened = open(state, user, young_person_id).await?;
     let t = opened.plan.tasks.iter().find(|t| t.id == task_id).ok_or(WebError::NotFound)?;
     let tz = timezone(&user.user.timezone);
-    let comments = t
-        .comments
-        .iter()
-        .map(|c| CommentLine {
-            author: if c.author.id == user.user.id {
-                "Vous".into()
-            } else if c.author.role == Role::YoungPerson {
-                opened.name.clone()
-            } else {
-                "Un conseiller".into()
-            },
-            at: format::date_time(c.at, tz),
-            text: c.text.clone(),
-        })
-        .collect();
+    let comments = t.comments.iter().map(|c| CommentLine::new(c, user, &opened.name, tz)).collect();
     let page = TaskPage {
         page: Page::new(user, t.title.clone(), Section::Portfolio).live(stream_of(young_person_id)),
         young_person_id,
