@@ -388,9 +388,9 @@ test('1. connexion: the adviser lands on the portfolio; wrong logins and young p
 test('2. portefeuille: search, filters with their counts, sorting, opening a young person', { timeout: 60_000 }, async (t) => {
   await journey(t, async ({ page }) => {
     await signedIn(page, KARIM);
-    const rest = await portfolioOf(KARIM);
-    assert.equal(await portfolioRows(page).count(), rest.length, 'one row per young person of the portfolio');
-    for (const y of rest) {
+    const folks = await portfolioOf(KARIM);
+    assert.equal(await portfolioRows(page).count(), folks.length, 'one row per young person of the portfolio');
+    for (const y of folks) {
       const link = rowOf(page, 'young-person', y.id).getByRole('link', { name: fullName(y), exact: true });
       assert.equal(await link.getAttribute('href'), `/beneficiaires/${y.id}`, `link of ${fullName(y)}`);
     }
@@ -400,7 +400,7 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
     }
     // The counts of a row are the projection's.
     const cells = await portfolioCells(page, young.ines.id);
-    const ines = rest.find((y) => y.id === young.ines.id);
+    const ines = folks.find((y) => y.id === young.ines.id);
     assert.equal(cells['En retard'], String(ines.late_actions), `« En retard » of Inès: ${JSON.stringify(cells)}`);
     assert.equal(cells['Actions en cours'], String(ines.open_actions), `« Actions en cours » of Inès: ${JSON.stringify(cells)}`);
 
@@ -418,11 +418,22 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
     assert.equal(await portfolioRows(page).count(), 0, 'the search must not find another adviser’s young person');
 
     // Each filter: its count is the number of rows it lists.
+    // The expected counts, from REST: late actions (projection), done and unqualified actions (plans),
+    // Karim as a temporary adviser (each young person's advisers).
+    const me = await rest('GET', '/me', undefined, KARIM.email);
+    let toQualify = 0;
+    let temporary = 0;
+    for (const y of folks) {
+      const plan = await planOf(y.id);
+      if (plan.actions.some((a) => a.status === 'done' && !a.qualification)) toQualify++;
+      const detail = await rest('GET', `/young-people/${y.id}`, undefined, KARIM.email);
+      if (detail.advisers.some((a) => a.id === me.id && a.kind === 'temporary')) temporary++;
+    }
     const filters = [
-      ['Actions en retard', 'en_retard', rest.filter((y) => y.late_actions > 0).length],
-      ['Actions à qualifier', 'a_qualifier'],
+      ['Actions en retard', 'en_retard', folks.filter((y) => y.late_actions > 0).length],
+      ['Actions à qualifier', 'a_qualifier', toQualify],
       ['Sans activité depuis 7 jours', 'sans_activite'],
-      ['Suivis temporaires', 'temporaires', 0],
+      ['Suivis temporaires', 'temporaires', temporary],
     ];
     for (const [label, value, expected] of filters) {
       await open(page, '/portefeuille');
@@ -444,12 +455,12 @@ test('2. portefeuille: search, filters with their counts, sorting, opening a you
       JSON.stringify(names) === JSON.stringify(byLast) || JSON.stringify(names) === JSON.stringify(byFull),
       `tri=nom is not sorted by name: ${names}`,
     );
-    assert.equal(names.length, rest.length);
+    assert.equal(names.length, folks.length);
     for (const tri of ['rdv', 'activite']) {
       await open(page, '/portefeuille');
       await submit(page, page.locator(`a[href*="tri=${tri}"]`).first());
       assert.equal(new URL(page.url()).searchParams.get('tri'), tri);
-      assert.equal(await portfolioRows(page).count(), rest.length, `tri=${tri} lists another set of young people`);
+      assert.equal(await portfolioRows(page).count(), folks.length, `tri=${tri} lists another set of young people`);
     }
 
     // Opening a young person.
