@@ -100,10 +100,6 @@ class Common:
         self.servers = []
         self.log = []
 
-    def diagnostics(self):
-        """Extra lines printed on failure (the scenario's state)."""
-        return []
-
     # ---- the real server -----------------------------------------------------------------
 
     def server_env(self):
@@ -111,6 +107,7 @@ class Common:
         env.update(
             {
                 "RUST_LOG": env.get("RUST_LOG", "info,sqlx=warn,tower_http=warn"),
+                "NO_COLOR": "1",  # server.log is read by people
                 "PASS_EMPLOI_DATA_DIR": os.path.join(self.work, "data"),
                 # Only the loopback fake: the default allowlist is replaced.
                 "PASS_EMPLOI_WEB_PUSH_ALLOWED_HOSTS": "127.0.0.1",
@@ -191,6 +188,18 @@ class Common:
         self.push_port = push_server.sockets[0].getsockname()[1]
         self.servers += [ws_server, push_server]
         self.log.append(f"fake autopush ws://127.0.0.1:{self.ws_port}, push http://127.0.0.1:{self.push_port}")
+
+    async def ack_of(self, version, timeout):
+        """Firefox's ack of the message relayed with this version ({} if none came in time)."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                ack = await asyncio.wait_for(self.acks.get(), max(0.01, deadline - time.time()))
+            except asyncio.TimeoutError:
+                return {}
+            self.log.append(f"ack {ack}")
+            if ack.get("version") == version:
+                return ack
 
     def check_push_request(self, problems, urgency=None):
         """The last request the server posted to the fake push service passed its checks."""
@@ -304,6 +313,7 @@ class Common:
             request["problems"] = problems
             return 401, "Unauthorized"
         version = str(uuid.uuid4())
+        request["version"] = version
         message = {
             "messageType": "notification",
             "channelID": channel,
@@ -731,7 +741,7 @@ class WebAppScenario(Common):
                 lines.append(f"#push-status: {state.get('status')!r}; body[data-push-subscribed]: {state.get('subscribed')!r}")
                 if state.get("pushes") is not None:
                     lines.append(f"messages from the service worker: {json.dumps(state['pushes'], ensure_ascii=False)[:600]}")
-            except (Failure, asyncio.TimeoutError, OSError) as e:
+            except (Failure, asyncio.TimeoutError, OSError, ValueError) as e:
                 lines.append(f"(could not read the page's state: {e!r})")
         lines.append(f"fake autopush: {len(self.channels)} channel(s), {len(self.push_requests)} push request(s)")
         return lines
@@ -801,6 +811,8 @@ class WebAppScenario(Common):
             state = await self.page_state()
             if state["subscribed"] == "true":
                 break
+            if state["status"]:  # app.js writes its status and the attribute together: a failure
+                raise Failure(f"the page did not subscribe: #push-status {state['status']!r}")
             if time.time() > deadline:
                 raise Failure(
                     f"no data-push-subscribed=\"true\" on <body> 30 s after the click; #push-status: {state['status']!r}"
@@ -846,7 +858,8 @@ class WebAppScenario(Common):
         _, adviser = await self.login(WEB_ADVISER)
         if adviser.get("timezone") != day:
             raise Failure(f"the adviser's zone is {adviser.get('timezone')!r} after the update, not {day!r}")
-        say(f"[{self.name}] {zone} is in quiet hours (21:00–08:00): the adviser is moved to {day} for this run")
+        why = "in quiet hours (21:00–08:00)" if quiet_hours(zone) else "not in quiet hours, but BROWSER_PUSH_FORCE_DAYTIME_ZONE is set"
+        say(f"[{self.name}] {zone} is {why}: the adviser is moved to {day} for this run")
         return day
 
     async def complete_an_action(self):
@@ -921,7 +934,9 @@ class WebAppScenario(Common):
                 raise Failure(
                     f"no notification shown for {expected_url} within 30 s of the edit "
                     f"(shown: {json.dumps(shown, ensure_ascii=False)}; "
-                    f"push requests since the subscription: {len(self.push_requests) - before})"
+                    f"push requests since the subscription: {len(self.push_requests) - before}"
+                    + ("; the server posted nothing: quiet hours? the delivery worker? see server.log" if len(self.push_requests) == before else "")
+                    + ")"
                 )
             await asyncio.sleep(0.5)
         shown_after = time.time() - edited
@@ -956,14 +971,12 @@ class WebAppScenario(Common):
                 text = (action.get(field) or "").strip()
                 if text and text in raw:
                     problems.append(f"the push payload carries the action's {field} {text!r}")
-        try:
-            ack = await asyncio.wait_for(self.acks.get(), 10)
-        except asyncio.TimeoutError:
-            ack = {}
-            problems.append("Firefox did not ack the push to the fake autopush within 10 s")
-        if ack and (ack.get("code") != 100 or ack.get("channelID") != channel):
-            problems.append(f"ack {ack} (code 100 = delivered, 101 = decryption failed) on channel {channel}")
         req = self.check_push_request(problems, urgency="low")
+        ack = await self.ack_of(req.get("version"), 10)
+        if not ack:
+            problems.append("Firefox did not ack the push to the fake autopush within 10 s")
+        elif ack.get("code") != 100 or ack.get("channelID") != channel:
+            problems.append(f"ack {ack} (code 100 = delivered, 101 = decryption failed) on channel {channel}")
         if len(self.push_requests) - before != 1:
             problems.append(f"{len(self.push_requests) - before} push requests for one edit")
         if problems:
