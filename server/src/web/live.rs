@@ -91,7 +91,7 @@ fn stream(state: AppState, user: WebUser, followed: Followed) -> Sse<impl Stream
         });
     }
     tasks.spawn(watch_session(state, user, tx.clone()));
-    let _ = tx.try_send(Event::default().event("ready").data(""));
+    let _ = tx.try_send(Event::default().event("ready").data("ok"));
     drop(tx);
     let events = futures_util::stream::unfold((rx, tasks), |(mut rx, tasks)| async move {
         // The forwarding tasks live as long as the stream (a JoinSet aborts them when dropped).
@@ -128,7 +128,7 @@ async fn watch_session(state: AppState, user: WebUser, tx: mpsc::Sender<Event>) 
             _ = tx.closed() => return,
         }
     }
-    let _ = tx.send(Event::default().event("access").data("")).await;
+    let _ = tx.send(Event::default().event("access").data("session")).await;
     // Returning drops the last sender but the forwarders': they end with their plans' channels or
     // when the stream is dropped; the page reloads on `access` and meets the sign-in page.
 }

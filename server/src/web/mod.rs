@@ -7,12 +7,20 @@
 //! API (`routes::plans::edit`): one rulebook, the same outbox and the same live fan-out.
 
 use axum::Router;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use tower_http::set_header::SetResponseHeaderLayer;
+
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// What a page may load and where its forms may go: only this origin; no framing (clickjacking).
+/// Inline styles are allowed for the design system's components; inline scripts are not.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 pub mod assets;
 pub mod cookies;
@@ -58,6 +66,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/flux/portefeuille", get(live::portfolio))
         .route("/flux/beneficiaires/{id}", get(live::young_person))
         .merge(assets::router(state))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
 }
 
 /// What an unknown path answers: the 404 page to a browser, the API's problem document to
