@@ -391,6 +391,17 @@ test('1. connexion: the adviser lands on the portfolio; wrong logins and young p
     await signIn(page, KARIM, DEMO_PASSWORD, '/agenda');
     await heading(page, 'Agenda');
   });
+
+  // « suivant » never leads off the site.
+  for (const next of ['https://evil.example/', '//evil.example/portefeuille', '/\\evil.example']) {
+    await journey(t, async ({ page }) => {
+      await open(page, `/?suivant=${encodeURIComponent(next)}`);
+      await signIn(page, KARIM, DEMO_PASSWORD, null);
+      await page.waitForLoadState('load');
+      assert.equal(new URL(page.url()).origin, ORIGIN, `suivant=${next} led to ${page.url()}`);
+      assert.equal(pathOf(page), '/portefeuille', `suivant=${next} led to ${page.url()}`);
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------
