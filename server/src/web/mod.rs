@@ -63,6 +63,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/notifications", get(views::notifications::show))
         .route("/notifications/{id}/lue", post(views::notifications::mark_read))
         .route("/notifications/abonnement", post(views::notifications::subscribe))
+        .route("/notifications/desabonnement", post(views::notifications::unsubscribe))
         .route("/flux/portefeuille", get(live::portfolio))
         .route("/flux/beneficiaires/{id}", get(live::young_person))
         .merge(assets::router(state))

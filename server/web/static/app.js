@@ -2,7 +2,8 @@
 // - live updates: a page that shows plans follows the server's event stream (`data-live-stream` on
 //   <body>) and, when one of its plans changes, fetches itself again and swaps the regions marked
 //   `data-live` — except a region where the adviser is typing (focus, or a field they changed);
-// - the browser notifications button of /notifications (service worker + Web Push subscription);
+// - browser notifications: the button of /notifications (service worker + Web Push subscription),
+//   the subscription posted again once a day, and forgotten at sign-out;
 // - nothing else: every form posts and every link navigates as plain HTML.
 "use strict";
 
@@ -65,6 +66,27 @@ function base64UrlToBytes(text) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
+function withTimeout(promise, ms) {
+  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error("délai dépassé")), ms))]);
+}
+
+// The page's CSRF token (every signed-in page has the sign-out form).
+function csrfToken() {
+  const field = document.querySelector('input[name="csrf"]');
+  return field ? field.value : "";
+}
+
+function postSubscription(subscription) {
+  const body = new URLSearchParams({ csrf: csrfToken(), subscription: JSON.stringify(subscription.toJSON()) });
+  return fetch("/notifications/abonnement", { method: "POST", body, credentials: "same-origin" });
+}
+
+async function currentSubscription() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return null;
+  const registration = await navigator.serviceWorker.getRegistration("/");
+  return registration ? registration.pushManager.getSubscription() : null;
+}
+
 async function enableNotifications(button) {
   const status = document.getElementById("push-status");
   const say = (text) => {
@@ -74,6 +96,8 @@ async function enableNotifications(button) {
     say("Ce navigateur ne permet pas les notifications.");
     return;
   }
+  button.disabled = true;
+  say("Activation en cours…");
   try {
     const permission = await Notification.requestPermission();
     if (permission !== "granted") {
@@ -82,22 +106,68 @@ async function enableNotifications(button) {
     }
     const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
     await navigator.serviceWorker.ready;
-    const key = button.dataset.vapidKey;
     let subscription = await registration.pushManager.getSubscription();
-    if (!subscription) {
-      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(key) });
+    const options = { userVisibleOnly: true, applicationServerKey: base64UrlToBytes(button.dataset.vapidKey) };
+    // The push service may not answer the first time a profile subscribes: one more try.
+    for (let attempt = 0; !subscription && attempt < 2; attempt++) {
+      try {
+        subscription = await withTimeout(registration.pushManager.subscribe(options), 10000);
+      } catch (e) {
+        if (attempt === 1) throw e;
+      }
     }
-    const body = new URLSearchParams({ csrf: button.dataset.csrf, subscription: JSON.stringify(subscription.toJSON()) });
-    const response = await fetch("/notifications/abonnement", { method: "POST", body, credentials: "same-origin" });
+    const response = await postSubscription(subscription);
     say(response.ok ? "Les notifications du navigateur sont activées." : "L'activation a échoué : réessayez.");
-    if (response.ok) document.body.setAttribute("data-push-subscribed", "true");
+    if (response.ok) {
+      localStorage.setItem("pe-push-posted", String(Date.now()));
+      document.body.setAttribute("data-push-subscribed", "true");
+    }
   } catch (e) {
     say("L'activation a échoué : " + e.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// A subscription the server has not seen for 60 days is forgotten: post it again once a day.
+async function refreshSubscription() {
+  if (!csrfToken() || !("Notification" in window) || Notification.permission !== "granted") return;
+  const last = Number(localStorage.getItem("pe-push-posted") || 0);
+  if (Date.now() - last < 24 * 3600 * 1000) return;
+  const subscription = await currentSubscription();
+  if (subscription && (await postSubscription(subscription)).ok) {
+    localStorage.setItem("pe-push-posted", String(Date.now()));
+  }
+}
+
+// Signing out forgets this browser's subscription (on the server and in the browser): on a
+// shared computer the next person must not receive the adviser's notifications.
+function unsubscribeOnSignOut() {
+  for (const form of document.querySelectorAll('form[action="/deconnexion"]')) {
+    form.addEventListener("submit", async (event) => {
+      if (form.dataset.unsubscribed) return;
+      event.preventDefault();
+      try {
+        const subscription = await withTimeout(currentSubscription(), 3000);
+        if (subscription) {
+          const body = new URLSearchParams({ csrf: csrfToken(), endpoint: subscription.endpoint });
+          await withTimeout(fetch("/notifications/desabonnement", { method: "POST", body, credentials: "same-origin" }), 3000);
+          await withTimeout(subscription.unsubscribe(), 3000);
+          localStorage.removeItem("pe-push-posted");
+        }
+      } catch (e) {
+        console.warn("unsubscribing at sign-out failed", e);
+      }
+      form.dataset.unsubscribed = "true";
+      form.submit();
+    });
   }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   followLive();
+  unsubscribeOnSignOut();
+  refreshSubscription().catch((e) => console.warn("refreshing the push subscription failed", e));
   const button = document.getElementById("enable-push");
   if (button) {
     button.hidden = false;

@@ -117,6 +117,12 @@ pub async fn subscribe(State(state): State<AppState>, Posted { user, fields }: P
     }
 }
 
+/// `POST /notifications/desabonnement` (the page's script, at sign-out): forgets this browser.
+pub async fn unsubscribe(State(state): State<AppState>, Posted { user, fields }: Posted) -> Result<Response, WebError> {
+    state.store.delete_push_subscription(user.user.id, fields.get("endpoint")).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
