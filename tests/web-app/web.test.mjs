@@ -1110,6 +1110,21 @@ function pages() {
     { name: 'action', who: KARIM, route: async () => `/beneficiaires/${ines}/actions/${(await planOf(ines)).actions.find((a) => a.status === 'in_progress').id}` },
     { name: 'action-terminee', who: KARIM, route: async () => `/beneficiaires/${ines}/actions/${(await planOf(ines)).actions.find((a) => a.status === 'done').id}` },
     { name: 'rendez-vous', who: KARIM, route: async () => `/beneficiaires/${ines}/rendez-vous/${(await planOf(ines)).appointments.find((a) => new Date(a.starts_at) > new Date()).id}` },
+    // The forms that show only on some entities: qualification (done, unqualified), closing (held, open).
+    { name: 'action-a-qualifier', who: KARIM, route: async () => {
+      for (const y of await portfolioOf(KARIM)) {
+        const found = (await planOf(y.id)).actions.find((a) => a.status === 'done' && !a.qualification);
+        if (found) return `/beneficiaires/${y.id}/actions/${found.id}`;
+      }
+      throw new Error('no done and unqualified action in Karim’s portfolio');
+    } },
+    { name: 'rendez-vous-a-clore', who: KARIM, route: async () => {
+      for (const y of await portfolioOf(KARIM)) {
+        const found = (await planOf(y.id)).appointments.find((a) => a.status === 'scheduled' && !a.presence && new Date(a.starts_at) < new Date());
+        if (found) return `/beneficiaires/${y.id}/rendez-vous/${found.id}`;
+      }
+      throw new Error('no held and unclosed appointment in Karim’s portfolio');
+    } },
     { name: 'demarche', who: KARIM, route: async () => `/beneficiaires/${ines}/demarches/${(await planOf(ines)).tasks[0].id}` },
     { name: 'nouvelle-action', who: KARIM, route: `/beneficiaires/${ines}/actions/nouvelle` },
     { name: 'nouveau-rendez-vous', who: KARIM, route: `/beneficiaires/${ines}/rendez-vous/nouveau` },
