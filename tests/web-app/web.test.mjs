@@ -549,6 +549,15 @@ test('3. actions: create (with a refused blank title), edit, change the status, 
     assert.equal(refused?.status(), 422, 'an action with a blank title must be refused with 422');
     assert.equal(await (await field(page, 'Description')).inputValue(), 'Apporter le CV imprimé.');
     assert.equal((await planOf(who.id)).actions.length, before);
+    // The title's error is tied to its field (aria-describedby), for screen readers.
+    const error = await (await field(page, 'Titre')).evaluate((input) =>
+      (input.getAttribute('aria-describedby') ?? '')
+        .split(/\s+/)
+        .map((id) => document.getElementById(id)?.innerText.trim())
+        .filter(Boolean)
+        .join(' '),
+    );
+    assert.ok(error, 'the blank title’s field points to no error message (aria-describedby)');
 
     await (await field(page, 'Titre')).fill(`${title} (brouillon)`);
     await (await field(page, 'Description')).fill('Apporter le CV imprimé.');
