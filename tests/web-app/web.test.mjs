@@ -844,6 +844,36 @@ test('5. rendez-vous: schedule, reschedule, cancel; closing offered once started
   });
 });
 
+// « Rendez-vous à clore » of /pilotage: each row closes its appointment (absent, here).
+test('5d. pilotage: a held appointment is closed from « Rendez-vous à clore »', { timeout: 60_000 }, async (t) => {
+  const who = young.chloe;
+  const title = `Atelier recherche de stage ${SUFFIX}`;
+  const { id } = await rest(
+    'POST',
+    `/young-people/${who.id}/appointments`,
+    {
+      title,
+      kind: 'ENTRETIEN_INDIVIDUEL_CONSEILLER',
+      starts_at: new Date(Date.now() - 26 * 3_600_000).toISOString(),
+      duration_minutes: 30,
+      modality: 'phone',
+    },
+    KARIM.email,
+  );
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await open(page, '/pilotage');
+    await page.getByRole('heading', { name: 'Rendez-vous à clore' }).waitFor();
+    const row = rowOf(page, 'appointment', id).or(page.getByRole('listitem').filter({ hasText: title }));
+    await row.first().waitFor();
+    await tick(await field(row.first(), 'Absent'));
+    await submit(page, row.first().getByRole('button', { name: /Clore/ }));
+    assert.equal((await planOf(who.id)).appointments.find((a) => a.id === id).presence, 'absent', 'not closed as absent from /pilotage');
+    await open(page, '/pilotage');
+    assert.equal(await page.getByText(title).count(), 0, 'a closed appointment is still « à clore »');
+  });
+});
+
 test('5b. agenda: the week of an appointment lists it with its links; previous and next weeks', { timeout: 60_000 }, async (t) => {
   const who = young.ines;
   const appointment = (await planOf(who.id)).appointments.find((a) => a.status === 'scheduled' && new Date(a.starts_at) > new Date());
