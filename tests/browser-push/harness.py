@@ -19,6 +19,13 @@ Two scenarios, each with its own server (`serve --demo`), fake push service and 
   through the REST API; the outbox's Web Push row goes out through the delivery workers, the fake
   push service relays it, and the app's service worker shows it: its title and body must be the
   server's French text (never the action's title) and its data.url the action's page.
+  Then the adviser clicks « Se déconnecter » in the page header: app.js posts the endpoint to
+  /notifications/desabonnement and unsubscribes before the form goes; the page must land on the
+  sign-in page, the registration must have no subscription left, the server's push_subscriptions
+  no row for the endpoint; and when the young person completes a second action, the fake push
+  service must get no request for 8 s and getNotifications() must still list the first one only.
+  (What the page logs, posts and gets from unsubscribe() at sign-out is recorded in
+  sessionStorage and printed; the server logs one line per request, tower_http at debug.)
 
 Usage: harness.py SERVER_BIN [test-page] [web-app]   (both by default; run by tests/browser-push/run)
 Env: BROWSER_PUSH_BUDGET (seconds for all the scenarios, default 85), KEEP_DATA=1,
@@ -56,6 +63,10 @@ WEB_YOUNG_PERSON = "ines.benali@exemple.fr"
 # server/src/notifications/outbox.rs, EventKind::ActionCompleted by the young person.
 ACTION_DONE_TITLE = "Action terminée"
 ACTION_DONE_BODY = "{first} a terminé une action."
+# server/web/static/app.js: #push-status while the button subscribes.
+SUBSCRIBING = "Activation en cours…"
+# With no push for a signed-out browser, how long the fake autopush must stay silent.
+SILENCE_SECONDS = 8
 
 
 def say(*args):
@@ -97,6 +108,7 @@ class Common:
         self.acks = asyncio.Queue()
         self.push_requests = []
         self.hellos = 0  # WebSocket handshakes from Firefox's push service
+        self.unregistered = []  # channelIDs Firefox unsubscribed ("unregister")
         self.servers = []
         self.log = []
 
@@ -245,6 +257,8 @@ class Common:
                 )
                 self.log.append(f"ws register {channel}")
             elif kind == "unregister":
+                self.unregistered.append(msg.get("channelID"))
+                self.log.append(f"ws unregister {msg.get('channelID')}")
                 await ws.send(json.dumps({"messageType": "unregister", "channelID": msg.get("channelID"), "status": 200}))
             elif kind == "ack":
                 for update in msg.get("updates", []):
@@ -284,7 +298,7 @@ class Common:
         ws = self.channels.get(channel)
         if ws is None:
             return 410, "Gone"
-        request = {"headers": headers, "length": len(body)}
+        request = {"headers": headers, "length": len(body), "channel": channel, "at": time.time()}
         self.push_requests.append(request)
         # What autopush checks: the encoding, a TTL, and VAPID with the key the browser subscribed
         # with (the Rust tests verify the ES256 signature itself).
@@ -717,6 +731,89 @@ navigator.serviceWorker.ready
   .catch((e) => done({error: String(e)}));
 """
 
+# Put in place before « Se déconnecter »: the page's console, its posts to /notifications/*, what
+# PushSubscription.unsubscribe() answers and the submit events, kept in sessionStorage (the page
+# navigates to the sign-in page right after, on the same origin and in the same tab).
+RECORD_SIGN_OUT = r"""
+sessionStorage.setItem('pe-test-record', '[]');
+const keep = (entry) => {
+  const all = JSON.parse(sessionStorage.getItem('pe-test-record') || '[]');
+  all.push(Object.assign({t: Date.now() % 100000}, entry));
+  sessionStorage.setItem('pe-test-record', JSON.stringify(all));
+};
+const text = (v) => {
+  try {
+    return v instanceof Error ? `${v.name}: ${v.message}` : typeof v === 'string' ? v : JSON.stringify(v);
+  } catch (e) {
+    return String(v);
+  }
+};
+for (const level of ['log', 'info', 'warn', 'error']) {
+  const original = console[level].bind(console);
+  console[level] = (...args) => {
+    keep({console: level, text: args.map(text).join(' ')});
+    original(...args);
+  };
+}
+window.addEventListener('error', (e) => keep({console: 'uncaught', text: `${e.message} (${e.filename}:${e.lineno})`}));
+window.addEventListener('unhandledrejection', (e) => keep({console: 'unhandledrejection', text: text(e.reason)}));
+const originalFetch = window.fetch.bind(window);
+window.fetch = (input, init) => {
+  const url = String((input && input.url) || input);
+  const promise = originalFetch(input, init);
+  if (url.includes('/notifications/')) {
+    const fields = new URLSearchParams(init && init.body ? String(init.body) : '');
+    const sent = {fetch: url, fields: Array.from(fields.keys()), endpoint: fields.get('endpoint')};
+    promise.then((r) => keep(Object.assign(sent, {status: r.status})), (e) => keep(Object.assign(sent, {error: text(e)})));
+  }
+  return promise;
+};
+const unsubscribe = PushSubscription.prototype.unsubscribe;
+PushSubscription.prototype.unsubscribe = function () {
+  keep({unsubscribe: 'called', endpoint: this.endpoint});
+  return unsubscribe.call(this).then(
+    (ok) => (keep({unsubscribe: ok}), ok),
+    (e) => {
+      keep({unsubscribe: 'rejected', error: text(e)});
+      throw e;
+    },
+  );
+};
+for (const form of document.querySelectorAll('form[action="/deconnexion"]')) {
+  form.addEventListener('submit', (e) => keep({submit: e.defaultPrevented ? 'held by the page' : 'not held'}));
+}
+return document.querySelectorAll('form[action="/deconnexion"]').length;
+"""
+
+READ_RECORD = "return JSON.parse(sessionStorage.getItem('pe-test-record') || '[]');"
+
+SUBSCRIPTION_NOW = r"""
+const done = arguments[arguments.length - 1];
+navigator.serviceWorker.getRegistration('/')
+  .then(async (r) => {
+    if (!r) return done({registration: null});
+    const s = await r.pushManager.getSubscription();
+    done({registration: r.scope, subscription: s === null ? null : {endpoint: s.endpoint}});
+  })
+  .catch((e) => done({error: String(e)}));
+"""
+
+
+def summary(record):
+    """RECORD_SIGN_OUT's entries, short."""
+    out = []
+    for r in record or []:
+        if "fetch" in r:
+            path = "/" + r["fetch"].split("://", 1)[-1].split("/", 1)[-1]
+            out.append(f"POST {path} {r.get('status', r.get('error'))}")
+        elif "unsubscribe" in r and r["unsubscribe"] != "called":
+            out.append(f"unsubscribe() {json.dumps(r['unsubscribe'])}" + (f" {r['error']}" if r.get("error") else ""))
+        elif "submit" in r:
+            out.append(f"submit {r['submit']}")
+        elif "console" in r:
+            out.append(f"console.{r['console']} {r.get('text')!r}")
+    return ", ".join(out) or "nothing recorded"
+
 
 class WebAppScenario(Common):
     """The web app's own page subscribes; a young person's edit is shown by its service worker."""
@@ -727,6 +824,29 @@ class WebAppScenario(Common):
         super().__init__(server_bin, work)
         self.mn = None
         self.steps = []
+        self.sign_out_record = None  # what RECORD_SIGN_OUT kept
+
+    def server_env(self):
+        env = super().server_env()
+        if "RUST_LOG" not in os.environ:
+            # One line per request (tower_http's TraceLayer): the sign-out's posts are in server.log.
+            env["RUST_LOG"] = "info,sqlx=warn,tower_http=warn,tower_http::trace=debug"
+        return env
+
+    def server_lines(self, *needles, n=12):
+        """The server.log lines that mention one of the needles (the last n)."""
+        path = os.path.join(self.work, "server.log")
+        if not os.path.exists(path):
+            return []
+        lines = [l.rstrip() for l in open(path, errors="replace") if any(x in l for x in needles)]
+        return lines[-n:]
+
+    def db_rows(self, sql, *params):
+        db = sqlite3.connect(os.path.join(self.work, "data", "pass-emploi.db"), timeout=10)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            db.close()
 
     def step(self, text):
         self.steps.append(text)
@@ -743,7 +863,12 @@ class WebAppScenario(Common):
                     lines.append(f"messages from the service worker: {json.dumps(state['pushes'], ensure_ascii=False)[:600]}")
             except (Failure, asyncio.TimeoutError, OSError, ValueError) as e:
                 lines.append(f"(could not read the page's state: {e!r})")
-        lines.append(f"fake autopush: {len(self.channels)} channel(s), {len(self.push_requests)} push request(s)")
+        lines.append(f"fake autopush: {len(self.channels)} channel(s), {len(self.push_requests)} push request(s), "
+                     f"unregistered: {self.unregistered}")
+        if self.sign_out_record is not None:
+            lines.append(f"the page at sign-out (console, posts, unsubscribe): {json.dumps(self.sign_out_record, ensure_ascii=False)[:1500]}")
+        for line in self.server_lines("/deconnexion", "/notifications/desabonnement", "/notifications/abonnement"):
+            lines.append(f"server.log: {line[:400]}")
         return lines
 
     async def page_state(self):
@@ -811,7 +936,9 @@ class WebAppScenario(Common):
             state = await self.page_state()
             if state["subscribed"] == "true":
                 break
-            if state["status"]:  # app.js writes its status and the attribute together: a failure
+            # app.js says « Activation en cours… » while it subscribes, then writes its final status
+            # and the attribute together: any other status without the attribute is a failure.
+            if state["status"] and state["status"] != SUBSCRIBING:
                 raise Failure(f"the page did not subscribe: #push-status {state['status']!r}")
             if time.time() > deadline:
                 raise Failure(
@@ -862,12 +989,14 @@ class WebAppScenario(Common):
         say(f"[{self.name}] {zone} is {why}: the adviser is moved to {day} for this run")
         return day
 
-    async def complete_an_action(self):
-        self.step(f"{WEB_YOUNG_PERSON} completes an action through the REST API")
+    async def complete_an_action(self, again=False):
+        """The young person's first open action is done (`again`: the zone was already checked)."""
+        self.step(f"{WEB_YOUNG_PERSON} completes {'another' if again else 'an'} action through the REST API")
         token, me = await self.login(WEB_YOUNG_PERSON)
         if me.get("role") != "young_person":
             raise Failure(f"{WEB_YOUNG_PERSON} is a {me.get('role')!r}, not a young person")
-        await self.keep_out_of_quiet_hours(token)
+        if not again:
+            await self.keep_out_of_quiet_hours(token)
         yp = me["id"]
         status, body = await asyncio.to_thread(self.api, "GET", f"/api/v1/young-people/{yp}/plan", None, self.bearer(token))
         if status != 200:
@@ -887,6 +1016,105 @@ class WebAppScenario(Common):
             raise Failure(f"PATCH the action {action['id']} to done: {status} {body[:500]!r}")
         self.step(f"{me['first_name']} completed « {action['title']} » ({action['id']})")
         return me, action
+
+    async def sign_out(self, endpoint):
+        """« Se déconnecter » in the header: the page lands on the sign-in page, and neither the
+        browser nor the server keeps this browser's push subscription."""
+        mn = self.mn
+        stored = self.db_rows("SELECT COUNT(*) FROM push_subscriptions WHERE endpoint = ?", endpoint)[0][0]
+        if stored != 1:
+            raise Failure(f"before signing out, the server stores {stored} subscription(s) for {endpoint}, not 1")
+        # The DSFR's script copies the header's tools into the (mobile) menu: the header's own form
+        # is the one in .fr-header__tools.
+        forms = await mn.script(RECORD_SIGN_OUT)
+        if not forms:
+            raise Failure(f"no form action=\"/deconnexion\" on {await mn.script('return location.pathname;')}")
+        button = await mn.find('.fr-header__tools form[action="/deconnexion"] button[type="submit"]')
+        label = (await mn.text(button)).strip()
+        if label != "Se déconnecter":
+            raise Failure(f"the sign-out button reads {label!r}, not « Se déconnecter »")
+        started = time.time()
+        self.step("« Se déconnecter » clicked")
+        await mn.click(button)
+        deadline = started + 15
+        state = None
+        while True:
+            try:
+                state = await mn.script(SIGN_IN_STATE)
+                signed_out = await mn.script("return !document.querySelector('form[action=\"/deconnexion\"]');")
+            except MarionetteError as e:  # the page is being replaced
+                self.log.append(f"while signing out: {e}")
+                state, signed_out = None, False
+            if state and signed_out and state["form"] and state["path"] in ("/", "/connexion"):
+                break
+            if time.time() > deadline:
+                self.sign_out_record = await self.read_record()
+                raise Failure(f"not on the sign-in page 15 s after « Se déconnecter »: {state}")
+            await asyncio.sleep(0.2)
+        landed = time.time() - started
+        self.sign_out_record = record = await self.read_record()
+        self.step(f"signed out: on {state['path']} « {state['title']} » {landed:.1f} s after the click")
+        problems = []
+        now = await mn.async_script(SUBSCRIPTION_NOW, timeout=10)
+        if now.get("error") or now.get("registration") != self.server_url + "/":
+            problems.append(f"the service worker registration after sign-out: {now}")
+        elif now.get("subscription") is not None:
+            problems.append(f"the registration still has a push subscription after sign-out: {now['subscription']}")
+        posts = [r for r in record if str(r.get("fetch", "")).endswith("/notifications/desabonnement")]
+        if not posts:
+            problems.append("the page posted nothing to /notifications/desabonnement")
+        elif posts[0].get("status") != 204 or posts[0].get("endpoint") != endpoint:
+            problems.append(f"the post to /notifications/desabonnement: {posts[0]} (expected 204 for {endpoint})")
+        stored = self.db_rows("SELECT COUNT(*) FROM push_subscriptions WHERE endpoint = ?", endpoint)[0][0]
+        if stored:
+            problems.append(f"after sign-out the server still stores {stored} subscription(s) for {endpoint}")
+        channel = endpoint.rsplit("/", 1)[-1]
+        if problems:
+            raise Failure("; ".join(problems))
+        return landed, channel in self.unregistered
+
+    async def read_record(self):
+        try:
+            return await self.mn.script(READ_RECORD)
+        except (Failure, ValueError) as e:
+            return [{"unreadable": repr(e)}]
+
+    async def no_push_after_sign_out(self, channel, first_url, first_action):
+        """A second completed action: the signed-out browser gets no push, the server posts none."""
+        before = len(self.push_requests)
+        me, action = await self.complete_an_action(again=True)
+        if action["id"] == first_action["id"]:
+            raise Failure(f"the second open action is the first one again ({action['id']})")
+        edited = time.time()
+        self.step(f"waiting {SILENCE_SECONDS} s: no push request for the signed-out browser")
+        while time.time() - edited < SILENCE_SECONDS:
+            late = [r for r in self.push_requests[before:] if r.get("channel") == channel]
+            if late:
+                raise Failure(
+                    f"the server posted a push for the signed-out browser {late[0]['at'] - edited:+.1f} s after the "
+                    f"second edit returned ({late[0]['headers'].get('urgency')}, {late[0]['length']} bytes)"
+                )
+            await asyncio.sleep(0.25)
+        problems = []
+        shown = await self.mn.async_script(NOTIFICATIONS, timeout=10)
+        if isinstance(shown, dict):
+            problems.append(f"getNotifications() failed: {shown.get('error')}")
+        elif [n.get("data", {}).get("url") for n in shown] != [first_url]:
+            problems.append(f"getNotifications() after sign-out: {json.dumps(shown, ensure_ascii=False)}, "
+                            f"expected only the first one ({first_url})")
+        adviser_id = self.db_rows("SELECT id FROM users WHERE email = ?", WEB_ADVISER)[0][0]
+        rows = self.db_rows(
+            "SELECT channel, status, last_error FROM notifications WHERE recipient_id = ? AND payload LIKE ?",
+            adviser_id,
+            f"%{action['id']}%",
+        )
+        web = [r for r in rows if r[0] == "web"]
+        if not web:
+            problems.append(f"the server queued no web notification for the second action (rows: {rows}): "
+                            "the silence proves nothing")
+        if problems:
+            raise Failure("; ".join(problems))
+        return action, web[0]
 
     async def run(self):
         t0 = time.time()
@@ -984,7 +1212,17 @@ class WebAppScenario(Common):
         say(f"[{self.name}] the service worker showed « {notification['title']} — {notification['body']} » "
             f"→ {notification['data']['url']}, {shown_after:.1f} s after the edit "
             f"(Urgency {req['headers'].get('urgency')}, TTL {req['headers'].get('ttl')}, ack {ack.get('code')}; "
-            f"{time.time() - t0:.1f} s in all)")
+            f"{time.time() - t0:.1f} s)")
+
+        endpoint = f"http://127.0.0.1:{self.push_port}/wpush/{channel}"
+        landed, unregistered = await self.sign_out(endpoint)
+        say(f"[{self.name}] {self.steps[-1]}; no subscription left in the browser nor on the server "
+            f"(Firefox {'sent' if unregistered else 'has not sent yet'} « unregister » to the fake autopush; "
+            f"the page: {summary(self.sign_out_record)}) ({time.time() - t0:.1f} s)")
+        second, web = await self.no_push_after_sign_out(channel, expected_url, action)
+        say(f"[{self.name}] « {second['title']} » completed after sign-out: no push request in {SILENCE_SECONDS} s, "
+            f"getNotifications() still only the first one (the server's web row: {web[1]}"
+            + (f", {web[2]}" if web[2] else "") + f"; {time.time() - t0:.1f} s in all)")
 
     def stop(self):
         if self.mn:
@@ -992,7 +1230,7 @@ class WebAppScenario(Common):
         super().stop()
 
 
-SCENARIOS = {"test-page": (TestPageScenario, 45), "web-app": (WebAppScenario, 60)}
+SCENARIOS = {"test-page": (TestPageScenario, 45), "web-app": (WebAppScenario, 75)}
 
 
 def tail(path, n=30):
