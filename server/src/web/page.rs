@@ -20,6 +20,12 @@ pub struct NavItem {
     pub current: bool,
 }
 
+/// A link of the breadcrumb, above the page's own name.
+pub struct Crumb {
+    pub href: String,
+    pub label: String,
+}
+
 pub struct PageUser {
     pub name: String,
     pub csrf: String,
@@ -32,6 +38,8 @@ pub struct Page {
     pub nav: Vec<NavItem>,
     /// The live-update stream the page follows, if it shows plans.
     pub live: Option<String>,
+    /// The breadcrumb's links (the page's own name ends it); none on the top pages.
+    pub crumbs: Vec<Crumb>,
     pub assets: &'static Assets,
 }
 
@@ -56,13 +64,34 @@ impl Page {
             user: Some(PageUser { name: user.full_name(), csrf: user.csrf.clone() }),
             nav,
             live: None,
+            crumbs: Vec::new(),
             assets: assets::current(),
         }
     }
 
     /// A page shown signed out (sign-in, errors).
     pub fn public(title: impl Into<String>) -> Page {
-        Page { title: title.into(), user: None, nav: Vec::new(), live: None, assets: assets::current() }
+        Page {
+            title: title.into(),
+            user: None,
+            nav: Vec::new(),
+            live: None,
+            crumbs: Vec::new(),
+            assets: assets::current(),
+        }
+    }
+
+    /// Under the portfolio.
+    pub fn in_portfolio(mut self) -> Page {
+        self.crumbs.push(Crumb { href: "/portefeuille".into(), label: "Portefeuille".into() });
+        self
+    }
+
+    /// Under a young person's file (and the portfolio).
+    pub fn in_file(self, young_person_id: uuid::Uuid, name: &str) -> Page {
+        let mut page = self.in_portfolio();
+        page.crumbs.push(Crumb { href: format!("/beneficiaires/{young_person_id}"), label: name.to_owned() });
+        page
     }
 
     pub fn live(mut self, stream: impl Into<String>) -> Page {

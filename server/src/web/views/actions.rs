@@ -112,7 +112,7 @@ pub async fn new_form(
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
     let page = NewActionPage {
-        page: Page::new(&user, "Créer une action", Section::Portfolio),
+        page: Page::new(&user, "Créer une action", Section::Portfolio).in_file(id, &opened.name),
         young_person_id: id,
         name: opened.name,
         new_id: Uuid::new_v4(),
@@ -156,7 +156,7 @@ pub async fn create(
     }
     let opened = open(&state, &user, id).await?;
     let page = NewActionPage {
-        page: Page::new(&user, "Créer une action", Section::Portfolio),
+        page: Page::new(&user, "Créer une action", Section::Portfolio).in_file(id, &opened.name),
         young_person_id: id,
         name: opened.name,
         new_id,
@@ -254,7 +254,9 @@ async fn render(
     };
     let status_current = action.status.as_str();
     let page = ActionPage {
-        page: Page::new(user, action.title.clone(), Section::Portfolio).live(stream_of(young_person_id)),
+        page: Page::new(user, action.title.clone(), Section::Portfolio)
+            .in_file(young_person_id, &opened.name)
+            .live(stream_of(young_person_id)),
         young_person_id,
         name: opened.name.clone(),
         action_id,

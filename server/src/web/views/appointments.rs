@@ -163,7 +163,7 @@ pub async fn new_form(
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
     let page = NewAppointmentPage {
-        page: Page::new(&user, "Planifier un rendez-vous", Section::Portfolio),
+        page: Page::new(&user, "Planifier un rendez-vous", Section::Portfolio).in_file(id, &opened.name),
         timezone: user.user.timezone.clone(),
         young_person_id: id,
         name: opened.name,
@@ -209,7 +209,7 @@ pub async fn create(
     }
     let opened = open(&state, &user, id).await?;
     let page = NewAppointmentPage {
-        page: Page::new(&user, "Planifier un rendez-vous", Section::Portfolio),
+        page: Page::new(&user, "Planifier un rendez-vous", Section::Portfolio).in_file(id, &opened.name),
         timezone: user.user.timezone.clone(),
         young_person_id: id,
         name: opened.name,
@@ -245,7 +245,6 @@ struct AppointmentPage {
     page: Page,
     timezone: String,
     young_person_id: Uuid,
-    name: String,
     appointment_id: Uuid,
     title: String,
     kind: &'static str,
@@ -279,10 +278,11 @@ async fn render(
     let tz = timezone(&user.user.timezone);
     let canceled = a.status == AppointmentStatus::Canceled;
     let page = AppointmentPage {
-        page: Page::new(user, a.title.clone(), Section::Portfolio).live(stream_of(young_person_id)),
+        page: Page::new(user, a.title.clone(), Section::Portfolio)
+            .in_file(young_person_id, &opened.name)
+            .live(stream_of(young_person_id)),
         timezone: user.user.timezone.clone(),
         young_person_id,
-        name: opened.name.clone(),
         appointment_id,
         title: a.title.clone(),
         kind: format::appointment_kind(a.kind),

@@ -46,7 +46,7 @@ struct CreatedPage {
 
 pub async fn form(user: WebUser) -> Result<Response, WebError> {
     let page = NewPage {
-        page: Page::new(&user, "Créer un compte bénéficiaire", Section::Portfolio),
+        page: Page::new(&user, "Créer un compte bénéficiaire", Section::Portfolio).in_portfolio(),
         first_name: String::new(),
         last_name: String::new(),
         email: String::new(),
@@ -82,7 +82,7 @@ pub async fn create(State(state): State<AppState>, Posted { user, fields }: Post
         Err(e) => FieldErrors::from_api(&e, &FIELDS).ok_or_else(|| WebError::from(e))?,
     };
     let page = NewPage {
-        page: Page::new(&user, "Créer un compte bénéficiaire", Section::Portfolio),
+        page: Page::new(&user, "Créer un compte bénéficiaire", Section::Portfolio).in_portfolio(),
         first_name: fields.get("first_name").to_owned(),
         last_name: fields.get("last_name").to_owned(),
         email: fields.get("email").to_owned(),

@@ -25,7 +25,6 @@ use super::young_person::{Feedback, open, stream_of};
 struct TaskPage {
     page: Page,
     young_person_id: Uuid,
-    name: String,
     task_id: Uuid,
     title: String,
     kind: &'static str,
@@ -61,9 +60,10 @@ async fn render(
     let tz = timezone(&user.user.timezone);
     let comments = t.comments.iter().map(|c| CommentLine::new(c, user, &opened.name, tz)).collect();
     let page = TaskPage {
-        page: Page::new(user, t.title.clone(), Section::Portfolio).live(stream_of(young_person_id)),
+        page: Page::new(user, t.title.clone(), Section::Portfolio)
+            .in_file(young_person_id, &opened.name)
+            .live(stream_of(young_person_id)),
         young_person_id,
-        name: opened.name.clone(),
         task_id,
         title: t.title.clone(),
         kind: format::task_kind(t.kind),

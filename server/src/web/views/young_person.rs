@@ -195,7 +195,7 @@ pub async fn show(
     let mut tasks = opened.plan.tasks.clone();
     tasks.sort_by_key(|t| (t.due_date.unwrap_or(NaiveDate::MAX), t.created_at));
     let page = FilePage {
-        page: Page::new(&user, opened.name.clone(), Section::Portfolio).live(stream_of(id)),
+        page: Page::new(&user, opened.name.clone(), Section::Portfolio).in_portfolio().live(stream_of(id)),
         id,
         name: opened.name,
         email: opened.email,
