@@ -97,9 +97,24 @@ pub async fn current(state: &AppState, parts: &Parts) -> Result<Option<WebUser>,
     }))
 }
 
-/// The path and query the browser asked for, to come back to after signing in.
+/// Where to come back to after signing in: the page asked for; for a form posted after the session
+/// ended, the page the form was on (its `Referer`, when it is one of ours), since the post's own
+/// URL cannot be opened.
 pub fn requested_path(parts: &Parts) -> String {
-    parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned())
+    if parts.method == axum::http::Method::GET {
+        return parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".to_owned());
+    }
+    let host = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+    parts
+        .headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|referer| {
+            let rest = referer.strip_prefix("https://").or_else(|| referer.strip_prefix("http://"))?;
+            let (referer_host, path) = rest.split_once('/')?;
+            (Some(referer_host) == host).then(|| format!("/{path}"))
+        })
+        .unwrap_or_else(|| "/portefeuille".to_owned())
 }
 
 impl FromRequestParts<AppState> for WebUser {

@@ -151,6 +151,22 @@ async fn a_missing_session_signs_in_then_comes_back(db: &TestDb) {
     let signed =
         browser.post("/connexion", &[("email", "a@test.fr"), ("password", PASSWORD), ("suivant", &path)]).await;
     assert_eq!(signed.location.as_deref(), Some(path.as_str()));
+    // A form posted after the session ended comes back to the form's page, not to the post's URL.
+    let mut expired = Browser::new(&t);
+    let posted = expired
+        .send(
+            Method::POST,
+            &format!("{path}/actions"),
+            Some(&[("csrf", "x"), ("title", "t")]),
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("host", "127.0.0.1:8080"),
+                ("referer", &format!("http://127.0.0.1:8080{path}/actions/nouvelle")),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    assert_eq!(posted.location, Some(format!("/?suivant=%2Fbeneficiaires%2F{}%2Factions%2Fnouvelle", w.y1)));
     // Never to another site.
     let mut other = Browser::new(&t);
     let signed = other
