@@ -179,7 +179,10 @@ async function submit(page, locator, urlPredicate) {
   page.on('response', listener);
   try {
     await locator.click();
-    await page.waitForURL(urlPredicate ?? ((u) => u.href !== before || responses.length > 0), { waitUntil: 'load' });
+    // Another address, or the answer to a POST (a form re-rendered at its own address); not a GET of
+    // the same address (a reload by the live stream).
+    const posted = () => responses.some((r) => r.request().method() === 'POST' || r.request().redirectedFrom()?.method() === 'POST');
+    await page.waitForURL(urlPredicate ?? ((u) => u.href !== before || posted()), { waitUntil: 'load' });
     // A re-rendered form (422) keeps the same URL: wait for its response.
     for (let i = 0; i < 100 && responses.length === 0; i++) await page.waitForTimeout(50);
     await page.waitForLoadState('load');
@@ -990,7 +993,7 @@ test('7. déconnexion: the old session cookie no longer opens the portfolio', { 
     await signIn(page, KARIM);
     cookies = await context.cookies(SERVER_URL);
     assert.ok(cookies.some((c) => c.name === 'pe_session'));
-    await submit(page, page.getByRole('button', { name: 'Se déconnecter' }).filter({ visible: true }).first());
+    await submit(page, page.getByRole('button', { name: 'Se déconnecter' }).filter({ visible: true }).first(), (u) => u.pathname === '/');
     assert.equal(pathOf(page), '/');
     await heading(page, 'Connexion à votre espace conseiller');
   });
