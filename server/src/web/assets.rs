@@ -44,8 +44,13 @@ const OWN_FILES: [OwnFile; 2] = [
 
 const SERVICE_WORKER: &str = include_str!("../../web/static/sw.js");
 
+/// The DSFR icon families the pages use (`fr-icon-…` classes): only their style sheets are linked,
+/// not the 356 KB of every icon. A test checks that every icon of the templates is in one of them.
+pub const ICON_FAMILIES: [&str; 5] = ["arrows", "business", "media", "system", "user"];
+
 /// The URLs a page links to.
 pub struct Assets {
+    pub icon_families: &'static [&'static str],
     /// The DSFR `dist/` folder's URL, e.g. `/static/dsfr/1.15.3`.
     pub dsfr: String,
     pub app_js: String,
@@ -58,6 +63,7 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
     let all: String = OWN_FILES.iter().map(|f| f.body).collect();
     let hash = hash_token(&all)[..12].to_owned();
     Assets {
+        icon_families: &ICON_FAMILIES,
         dsfr: format!("/static/dsfr/{DSFR_VERSION}"),
         app_js: format!("/static/app/{hash}/app.js"),
         app_css: format!("/static/app/{hash}/app.css"),
@@ -79,7 +85,7 @@ pub fn dsfr_dir(configured: Option<&Path>) -> PathBuf {
 /// Says at start-up when the design system's files are missing (the pages then show unstyled).
 pub fn check_dsfr(configured: Option<&Path>) {
     let dir = dsfr_dir(configured);
-    if dir.join("dsfr.min.css").is_file() {
+    if dir.join("dsfr.main.min.css").is_file() {
         tracing::info!(dir = %dir.display(), "web app: DSFR {DSFR_VERSION} served from this folder");
     } else {
         tracing::warn!(
@@ -112,6 +118,12 @@ async fn service_worker() -> Response {
         .into_response()
 }
 
+/// Pages and files go out gzip-compressed when the browser accepts it (the event streams never:
+/// tower-http leaves `text/event-stream` alone).
+pub fn compression() -> tower_http::compression::CompressionLayer {
+    tower_http::compression::CompressionLayer::new().gzip(true)
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     let dsfr = ServeDir::new(dsfr_dir(state.config.web.dsfr_dir.as_deref()));
     Router::new().route("/static/app/{hash}/{name}", get(own_file)).route("/sw.js", get(service_worker)).nest_service(
@@ -131,6 +143,30 @@ mod tests {
         let package = include_str!("../../web/package.json");
         let manifest: serde_json::Value = serde_json::from_str(package).unwrap();
         assert_eq!(manifest["dependencies"]["@gouvfr/dsfr"], DSFR_VERSION);
+    }
+
+    /// Every `fr-icon-…` class of the templates is in a linked family (when the DSFR is installed).
+    #[test]
+    fn every_icon_used_is_in_a_linked_family() {
+        let dist = dsfr_dir(None);
+        if !dist.is_dir() {
+            eprintln!("SKIPPED: the DSFR is not installed (scripts/web-assets)");
+            return;
+        }
+        let linked: String = ICON_FAMILIES
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(dist.join(format!("utility/icons/icons-{f}/icons-{f}.main.min.css"))).unwrap()
+            })
+            .collect();
+        let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/web");
+        for entry in std::fs::read_dir(templates).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for (at, _) in text.match_indices("fr-icon-") {
+                let icon: String = text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+                assert!(linked.contains(&format!(".{icon}")), "{icon} is in no linked icon family");
+            }
+        }
     }
 
     #[test]

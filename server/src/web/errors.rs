@@ -2,13 +2,19 @@
 //! expired session, and the 403, 404 and 500 pages, in the design system's style.
 
 use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use sync_core::model::Role;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::StoreError;
 
-use super::page::Page;
+use super::page::{Page, Section};
+use super::session::{self, WebUser};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -99,6 +105,28 @@ pub fn html(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// What an error page says; kept on the response so that [`with_signed_in_layout`] can draw it
+/// again inside the signed-in layout (navigation, name, sign-out) when the browser has a session.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorPageInfo {
+    status: StatusCode,
+    heading: &'static str,
+    message: &'static str,
+}
+
+fn error_page(info: ErrorPageInfo, user: Option<&WebUser>) -> Response {
+    let page = match user {
+        Some(user) => Page::new(user, info.heading, Section::None),
+        None => Page::public(info.heading),
+    };
+    let mut response = match (ErrorPage { page, heading: info.heading, message: info.message }).render() {
+        Ok(body) => (info.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(_) => (info.status, info.heading).into_response(),
+    };
+    response.extensions_mut().insert(info);
+    response
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         if let WebError::SignIn { next } = &self {
@@ -108,10 +136,26 @@ impl IntoResponse for WebError {
             tracing::error!(error = %message, "web app: internal error");
         }
         let (status, heading, message) = self.parts();
-        let page = ErrorPage { page: Page::public(heading), heading, message };
-        match page.render() {
-            Ok(body) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
-            Err(_) => (status, heading).into_response(),
-        }
+        error_page(ErrorPageInfo { status, heading, message }, None)
+    }
+}
+
+/// Middleware of the web app: an error page answered to a signed-in adviser is drawn in their
+/// layout (an extractor that failed, such as a path id, has no session to draw it with).
+pub async fn with_signed_in_layout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let head = parts.clone();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    in_signed_in_layout(&state, &head, response).await
+}
+
+/// The error page of `response` drawn again in the signed-in layout, when the request has a session.
+pub async fn in_signed_in_layout(state: &AppState, head: &Parts, response: Response) -> Response {
+    let Some(info) = response.extensions().get::<ErrorPageInfo>().copied() else {
+        return response;
+    };
+    match session::current(state, head).await {
+        Ok(Some(user)) if matches!(user.user.role, Role::Adviser | Role::Supervisor) => error_page(info, Some(&user)),
+        _ => response,
     }
 }

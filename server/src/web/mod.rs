@@ -7,7 +7,7 @@
 //! API (`routes::plans::edit`): one rulebook, the same outbox and the same live fan-out.
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -72,15 +72,24 @@ pub fn router(state: &AppState) -> Router<AppState> {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), errors::with_signed_in_layout))
+        .layer(assets::compression())
 }
 
-/// What an unknown path answers: the 404 page to a browser, the API's problem document to
-/// everyone else (and always under `/api/`).
-pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
-    let wants_html =
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && !uri.path().starts_with("/api/") {
-        errors::WebError::NotFound.into_response()
+/// What an unknown path answers: the 404 page to a browser (in the signed-in layout when it has a
+/// session), the API's problem document to everyone else (and always under `/api/`).
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !request.uri().path().starts_with("/api/") {
+        let (head, _) = request.into_parts();
+        errors::in_signed_in_layout(&state, &head, errors::WebError::NotFound.into_response()).await
     } else {
         ApiError::NotFound.into_response()
     }

@@ -262,7 +262,14 @@ async fn another_advisers_young_person_is_the_404_page(db: &TestDb) {
         let page = browser.get(&path).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
         assert!(page.html.contains("Page introuvable"), "{path}");
+        assert!(
+            page.html.contains("Se déconnecter") && page.html.contains("Aller au menu"),
+            "{path}: the signed-in layout"
+        );
     }
+    let signed_out = Browser::new(&t).get("/nulle-part").await;
+    assert_eq!(signed_out.status, StatusCode::NOT_FOUND);
+    assert!(!signed_out.html.contains("Se déconnecter"));
     // The API keeps its problem documents.
     let api = t.get(&format!("/api/v1/young-people/{}", w.y2), &t.token("a@test.fr").await).await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);

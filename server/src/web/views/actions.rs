@@ -20,7 +20,7 @@ use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
-use super::young_person::{Feedback, open, stream_of};
+use super::young_person::{Feedback, open, read_entity, stream_of};
 
 const ACTION_FIELDS: [FormField; 6] = [
     field("title", "title", "Titre"),
@@ -234,7 +234,7 @@ async fn render(
     success: Option<&'static str>,
 ) -> Result<Response, WebError> {
     let opened = open(state, user, young_person_id).await?;
-    let action = opened.plan.actions.iter().find(|a| a.id == action_id).ok_or(WebError::NotFound)?;
+    let action = &read_entity(state, &opened, Collection::Actions, action_id, Action::from_node).await?;
     let tz = timezone(&user.user.timezone);
     let comments = action.comments.iter().map(|c| CommentLine::new(c, user, &opened.name, tz)).collect();
     let qualification = action.qualification.as_ref().map(|q| {

@@ -21,7 +21,7 @@ use super::super::form::{Fields, Posted, WebPath};
 use super::super::format::{self, Choice, choices, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
-use super::young_person::{Feedback, open, stream_of};
+use super::young_person::{Feedback, open, read_entity, stream_of};
 
 const APPOINTMENT_FIELDS: [FormField; 10] = [
     field("title", "title", "Titre"),
@@ -274,7 +274,7 @@ async fn render(
     success: Option<&'static str>,
 ) -> Result<Response, WebError> {
     let opened = open(state, user, young_person_id).await?;
-    let a = opened.plan.appointments.iter().find(|a| a.id == appointment_id).ok_or(WebError::NotFound)?;
+    let a = &read_entity(state, &opened, Collection::Appointments, appointment_id, Appointment::from_node).await?;
     let tz = timezone(&user.user.timezone);
     let canceled = a.status == AppointmentStatus::Canceled;
     let page = AppointmentPage {

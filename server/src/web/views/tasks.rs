@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use sync_core::model::Task;
 use sync_core::schema::Collection;
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ use super::super::format::{self, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
 use super::actions::CommentLine;
-use super::young_person::{Feedback, open, stream_of};
+use super::young_person::{Feedback, open, read_entity, stream_of};
 
 #[derive(Template)]
 #[template(path = "web/task.html")]
@@ -56,7 +57,7 @@ async fn render(
     success: Option<&'static str>,
 ) -> Result<Response, WebError> {
     let opened = open(state, user, young_person_id).await?;
-    let t = opened.plan.tasks.iter().find(|t| t.id == task_id).ok_or(WebError::NotFound)?;
+    let t = &read_entity(state, &opened, Collection::Tasks, task_id, Task::from_node).await?;
     let tz = timezone(&user.user.timezone);
     let comments = t.comments.iter().map(|c| CommentLine::new(c, user, &opened.name, tz)).collect();
     let page = TaskPage {

@@ -1,21 +1,27 @@
 //! `/beneficiaires/{id}`: a young person's file — identity, advisers, and their plan (actions,
-//! appointments, job-search tasks), read from the plan's document (one load per page).
+//! appointments, job-search tasks), drawn from the projections: no plan is loaded, so a two-year
+//! plan's file costs a few SQL rows, not a walk of its document. Open entries are all listed; done,
+//! canceled and past ones the 20 most recent, and every one with `?historique=tout`.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use sync_core::Plan;
-use sync_core::model::{Action, ActionStatus, Appointment, AppointmentStatus, Task};
+use sync_core::model::{
+    ActionCategory, ActionStatus, AppointmentKind, AppointmentResponse, AppointmentStatus, Presence, SchemaError,
+    TaskKind, TaskStatus,
+};
+use sync_core::node::Node;
+use sync_core::schema::Collection;
 use uuid::Uuid;
 
 use crate::routes::young_people::{plan_access, today_for};
 use crate::state::AppState;
 
 use super::super::form::WebPath;
-use crate::store::PortfolioKind;
+use crate::store::{ActionRow, AppointmentRow, PortfolioKind, TaskRow};
 
 use super::super::errors::{WebError, html};
 use super::super::feedback;
@@ -37,19 +43,22 @@ pub struct ActionLine {
 }
 
 impl ActionLine {
-    pub fn new(young_person_id: Uuid, a: &Action, today: NaiveDate) -> Self {
-        let open = matches!(a.status, ActionStatus::NotStarted | ActionStatus::InProgress);
+    /// A line of the file's list, from the action's projection row.
+    pub fn new(young_person_id: Uuid, a: &ActionRow, today: NaiveDate) -> Self {
+        let status = ActionStatus::parse(&a.status).unwrap_or(ActionStatus::NotStarted);
+        let category = ActionCategory::parse(&a.category);
+        let open = matches!(status, ActionStatus::NotStarted | ActionStatus::InProgress);
         ActionLine {
             href: format!("/beneficiaires/{young_person_id}/actions/{}", a.id),
             id: a.id,
             title: a.title.clone(),
-            category: format::category(a.category),
-            status: format::action_status(a.status),
-            badge: format::action_status_badge(a.status),
+            category: category.map(format::category).unwrap_or("—"),
+            status: format::action_status(status),
+            badge: format::action_status_badge(status),
             due: a.due_date.map(format::date).unwrap_or_else(|| "—".into()),
             late: open && a.due_date.is_some_and(|d| d < today),
-            qualified: a.qualification.is_some(),
-            to_qualify: a.status == ActionStatus::Done && a.qualification.is_none(),
+            qualified: a.qualification_code.is_some(),
+            to_qualify: status == ActionStatus::Done && a.qualification_code.is_none(),
         }
     }
 }
@@ -61,25 +70,25 @@ pub struct AppointmentLine {
     pub kind: &'static str,
     pub when: String,
     pub duration: i64,
-    pub modality: &'static str,
     pub status: &'static str,
     pub response: &'static str,
     pub to_close: bool,
 }
 
 impl AppointmentLine {
-    pub fn new(young_person_id: Uuid, a: &Appointment, tz: chrono_tz::Tz) -> Self {
+    pub fn new(young_person_id: Uuid, a: &AppointmentRow, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Self {
+        let status = AppointmentStatus::parse(&a.status).unwrap_or(AppointmentStatus::Scheduled);
+        let presence = a.presence.as_deref().and_then(Presence::parse);
         AppointmentLine {
             href: format!("/beneficiaires/{young_person_id}/rendez-vous/{}", a.id),
             id: a.id,
             title: a.title.clone(),
-            kind: format::appointment_kind(a.kind),
+            kind: AppointmentKind::parse(&a.kind).map(format::appointment_kind).unwrap_or("Rendez-vous"),
             when: format::date_time(a.starts_at, tz),
             duration: a.duration_minutes,
-            modality: format::modality(a.modality),
-            status: format::appointment_status(a.status, a.presence),
-            response: format::response(a.response),
-            to_close: a.status == AppointmentStatus::Scheduled && a.presence.is_none() && a.starts_at <= Utc::now(),
+            status: format::appointment_status(status, presence),
+            response: format::response(a.response.as_deref().and_then(AppointmentResponse::parse)),
+            to_close: status == AppointmentStatus::Scheduled && presence.is_none() && a.starts_at <= now,
         }
     }
 }
@@ -89,23 +98,19 @@ pub struct TaskLine {
     pub id: Uuid,
     pub title: String,
     pub kind: &'static str,
-    pub company: String,
     pub status: &'static str,
     pub due: String,
-    pub comments: usize,
 }
 
 impl TaskLine {
-    fn new(young_person_id: Uuid, t: &Task) -> Self {
+    fn new(young_person_id: Uuid, t: &TaskRow) -> Self {
         TaskLine {
             href: format!("/beneficiaires/{young_person_id}/demarches/{}", t.id),
             id: t.id,
             title: t.title.clone(),
-            kind: format::task_kind(t.kind),
-            company: t.company.clone().unwrap_or_else(|| "—".into()),
-            status: format::task_status(t.status),
+            kind: TaskKind::parse(&t.kind).map(format::task_kind).unwrap_or("Démarche"),
+            status: TaskStatus::parse(&t.status).map(format::task_status).unwrap_or("—"),
             due: t.due_date.map(format::date).unwrap_or_else(|| "—".into()),
-            comments: t.comments.len(),
         }
     }
 }
@@ -128,6 +133,9 @@ struct FilePage {
     actions: Vec<ActionLine>,
     appointments: Vec<AppointmentLine>,
     tasks: Vec<TaskLine>,
+    /// Done or canceled entries left out of the lists (all are shown with `?historique=tout`).
+    hidden: usize,
+    history_link: String,
 }
 
 #[derive(Deserialize)]
@@ -135,26 +143,54 @@ pub struct Feedback {
     pub ok: Option<String>,
 }
 
-/// The young person the adviser may open, their plan and their followers' names (404 otherwise).
+#[derive(Deserialize)]
+pub struct FileQuery {
+    ok: Option<String>,
+    historique: Option<String>,
+}
+
+/// Done, canceled or past entries each list shows by default, the most recent first.
+const RECENT_HISTORY: usize = 20;
+
+/// The young person the adviser may open (404 otherwise), without their plan.
 pub struct Opened {
     pub name: String,
     pub email: String,
     pub activated: bool,
     pub document_id: String,
-    pub plan: Plan,
 }
 
 pub async fn open(state: &AppState, user: &WebUser, id: Uuid) -> Result<Opened, WebError> {
     let (access, _) = plan_access(state, &user.user, id).await?;
-    let plan = state.documents.read(&access.document_id, |doc| doc.plan()).await?;
     let yp = access.young_person;
     Ok(Opened {
         name: format!("{} {}", yp.first_name, yp.last_name),
         email: yp.email,
         activated: yp.password_hash.is_some(),
         document_id: access.document_id,
-        plan,
     })
+}
+
+/// One entity of the plan, read from the document (not the whole plan); 404 when it is not there.
+pub async fn read_entity<T: Send>(
+    state: &AppState,
+    opened: &Opened,
+    collection: Collection,
+    id: Uuid,
+    parse: fn(&Node, &str) -> Result<T, SchemaError>,
+) -> Result<T, WebError> {
+    let entity = format!("{}/{id}", collection.key());
+    let found = state
+        .documents
+        .read(&opened.document_id, |doc| {
+            doc.entity_node(collection, &id.to_string(), None).map(|node| parse(&node, &entity))
+        })
+        .await?;
+    match found {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(WebError::Internal(format!("unreadable {entity}: {e}"))),
+        None => Err(WebError::NotFound),
+    }
 }
 
 /// The live stream of one young person's plan.
@@ -166,34 +202,43 @@ pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
     WebPath(id): WebPath<Uuid>,
-    Query(feedback): Query<Feedback>,
+    Query(query): Query<FileQuery>,
 ) -> Result<Response, WebError> {
     let opened = open(&state, &user, id).await?;
     let tz = timezone(&user.user.timezone);
-    let today = today_for(&user.user.timezone, Utc::now());
-    let mut followers = Vec::new();
-    for (adviser, kind) in state.store.followers(id).await? {
-        if let Some(account) = state.store.user_by_id(adviser).await? {
-            followers.push(Follower {
-                name: format!("{} {}", account.first_name, account.last_name),
-                temporary: kind == PortfolioKind::Temporary,
-            });
-        }
-    }
-    let mut actions = opened.plan.actions.clone();
-    // Open ones first, by due date; then done, then canceled.
-    actions.sort_by_key(|a| {
-        let rank = match a.status {
-            ActionStatus::NotStarted | ActionStatus::InProgress => 0,
-            ActionStatus::Done => 1,
-            ActionStatus::Canceled => 2,
-        };
-        (rank, a.due_date.unwrap_or(NaiveDate::MAX), a.created_at)
-    });
-    let mut appointments = opened.plan.appointments.clone();
-    appointments.sort_by_key(|a| std::cmp::Reverse(a.starts_at));
-    let mut tasks = opened.plan.tasks.clone();
-    tasks.sort_by_key(|t| (t.due_date.unwrap_or(NaiveDate::MAX), t.created_at));
+    let now = Utc::now();
+    let today = today_for(&user.user.timezone, now);
+    let followers = state
+        .store
+        .followers_named(id)
+        .await?
+        .into_iter()
+        .map(|(adviser, kind)| Follower {
+            name: format!("{} {}", adviser.first_name, adviser.last_name),
+            temporary: kind == PortfolioKind::Temporary,
+        })
+        .collect();
+    // From the projections: no plan is loaded to draw the file.
+    let rows = state.store.projections(id).await?;
+    let keep = if query.historique.as_deref() == Some("tout") { usize::MAX } else { RECENT_HISTORY };
+    let mut hidden = 0;
+    let (mut open_actions, mut closed_actions): (Vec<_>, Vec<_>) =
+        rows.actions.iter().partition(|a| matches!(a.status.as_str(), "not_started" | "in_progress"));
+    open_actions.sort_by_key(|a| (a.due_date.unwrap_or(NaiveDate::MAX), a.created_at));
+    closed_actions.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
+    hidden += closed_actions.len().saturating_sub(keep);
+    let actions = open_actions.into_iter().chain(closed_actions.into_iter().take(keep));
+    let (mut upcoming, mut past): (Vec<_>, Vec<_>) = rows.appointments.iter().partition(|a| a.starts_at > now);
+    upcoming.sort_by_key(|a| a.starts_at);
+    past.sort_by_key(|a| std::cmp::Reverse(a.starts_at));
+    hidden += past.len().saturating_sub(keep);
+    let appointments = upcoming.into_iter().chain(past.into_iter().take(keep));
+    let (mut open_tasks, mut closed_tasks): (Vec<_>, Vec<_>) =
+        rows.tasks.iter().partition(|t| matches!(t.status.as_str(), "to_do" | "in_progress"));
+    open_tasks.sort_by_key(|t| t.due_date.unwrap_or(NaiveDate::MAX));
+    closed_tasks.sort_by_key(|t| std::cmp::Reverse(t.due_date));
+    hidden += closed_tasks.len().saturating_sub(keep);
+    let tasks = open_tasks.into_iter().chain(closed_tasks.into_iter().take(keep));
     let page = FilePage {
         page: Page::new(&user, opened.name.clone(), Section::Portfolio).in_portfolio().live(stream_of(id)),
         id,
@@ -201,10 +246,12 @@ pub async fn show(
         email: opened.email,
         activated: opened.activated,
         followers,
-        success: feedback::success(feedback.ok.as_deref()),
-        actions: actions.iter().map(|a| ActionLine::new(id, a, today)).collect(),
-        appointments: appointments.iter().map(|a| AppointmentLine::new(id, a, tz)).collect(),
-        tasks: tasks.iter().map(|t| TaskLine::new(id, t)).collect(),
+        success: feedback::success(query.ok.as_deref()),
+        actions: actions.map(|a| ActionLine::new(id, a, today)).collect(),
+        appointments: appointments.map(|a| AppointmentLine::new(id, a, tz, now)).collect(),
+        tasks: tasks.map(|t| TaskLine::new(id, t)).collect(),
+        hidden,
+        history_link: format!("/beneficiaires/{id}?historique=tout"),
     };
     Ok(html(StatusCode::OK, &page))
 }
