@@ -198,6 +198,10 @@ async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Re
                 .arg(&data)
                 .arg("--listen")
                 .arg(addr.to_string())
+                // Every phone and every observer holds a socket: the deployment's connection cap
+                // (768 by default) is lifted to what the workload needs, as the stock server has none.
+                .arg("--http-max-connections")
+                .arg((2 * args.phones + 64).to_string())
                 .env("RUST_LOG", std::env::var("LOADGEN_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
                 .current_dir(dir);
             match &args.database_url {
