@@ -468,8 +468,16 @@ impl Documents {
     pub async fn refresh(&self, document_id: &str) -> ApiResult<()> {
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
+        let chunks = self.store.load_document(document_id).await?;
+        if chunks.is_empty() {
+            // Erased (an archive, a deletion): nobody may read it any more.
+            guard.doc = None;
+            drop(guard);
+            self.plan_gone(document_id);
+            return Ok(());
+        }
         if let Some(sync) = guard.doc.as_mut() {
-            for chunk in self.store.load_document(document_id).await? {
+            for chunk in chunks {
                 if let Err(e) = sync.document_mut().load_incremental(&chunk) {
                     tracing::warn!(error = %e, document_id, "reloading a plan changed elsewhere");
                     guard.doc = None;
@@ -482,7 +490,14 @@ impl Documents {
         Ok(())
     }
 
-    /// Follows the changes announced by the other instances sharing the database (PostgreSQL).
+    /// Forgets an erased plan and tells its sessions to check their access (they lose it).
+    pub fn plan_gone(&self, document_id: &str) {
+        self.forget(document_id);
+        self.hub.publish(document_id, HubEvent::AccessChanged);
+    }
+
+    /// Follows the changes announced by the other instances sharing the database (PostgreSQL),
+    /// and the erasures announced by the retention pass (any database).
     pub async fn follow_other_instances(self: Arc<Self>) -> ApiResult<()> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
         self.store.listen_plan_changes(tx).await?;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod lifecycle;
 pub mod listener;
 pub mod metrics;
 pub mod notifications;

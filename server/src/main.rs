@@ -150,7 +150,9 @@ async fn main() -> anyhow::Result<()> {
             }
             // Web Push for the advisers' browsers (`web` rows); its VAPID keys were loaded above.
             channels.push(state.web_push.clone());
-            let settings = delivery::Settings::new(&config.delivery, state.store.backend());
+            let settings =
+                delivery::Settings::new(&config.delivery, state.store.backend()).with_retention(&config.retention);
+            println!("{}", settings.retention.describe());
             let running = delivery::start(state.store.clone(), channels, settings, Arc::new(delivery::SystemClock));
             let stop = stop_requested();
             let listener = tokio::net::TcpListener::bind(config.listen).await?;

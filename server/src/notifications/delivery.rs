@@ -18,7 +18,7 @@
 //!
 //! **Scheduler** (one task): every `scheduler_secs`, arms the weekly nudges, releases the due
 //! reminders and drops the expired pending rows no worker holds (channels without a sender
-//! included); once a day, prunes the centre and the stale device tokens.
+//! included); once a day, runs the retention rules (`crate::lifecycle::retention`).
 //!
 //! Every function takes `now` (or a [`Clock`]) so tests control time.
 
@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::push::{Delivery, PushChannel};
-use super::{centre, reminders};
+use super::reminders;
 use crate::config::DeliveryConfig;
 use crate::store::{DynStore, NotificationRow, PushOutcome, Store, StoreResult};
 
@@ -85,6 +85,8 @@ pub struct Settings {
     pub poll: Duration,
     pub scheduler_every: Duration,
     pub device_token_stale: chrono::Duration,
+    /// The periods of the daily retention rules (the defaults; `with_retention` sets them).
+    pub retention: crate::lifecycle::retention::Periods,
 }
 
 impl Settings {
@@ -101,7 +103,17 @@ impl Settings {
             poll: Duration::from_millis(config.poll_ms.max(10)),
             scheduler_every: Duration::from_secs(config.scheduler_secs.max(1)),
             device_token_stale: chrono::Duration::days(config.device_token_stale_days.max(1)),
+            retention: crate::lifecycle::retention::Periods::new(
+                &crate::config::RetentionConfig::default(),
+                config.device_token_stale_days,
+            ),
         }
+    }
+
+    /// The retention periods of the configuration.
+    pub fn with_retention(mut self, config: &crate::config::RetentionConfig) -> Self {
+        self.retention = crate::lifecycle::retention::Periods::new(config, self.device_token_stale.num_days());
+        self
     }
 }
 
@@ -293,16 +305,6 @@ pub async fn schedule(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<Sche
     Ok(out)
 }
 
-/// The daily clean-up at `now`: centre entries and settled reminders past 30 days, device tokens
-/// not registered again within `stale`, stale browser subscriptions (`webpush::prune_stale`).
-/// Returns `(notifications, device tokens and subscriptions)` deleted.
-pub async fn housekeeping(store: &dyn Store, now: DateTime<Utc>, stale: chrono::Duration) -> StoreResult<(u64, u64)> {
-    let pruned = centre::prune(store, now).await?;
-    let tokens = store.prune_device_tokens(now - stale).await?;
-    let subscriptions = super::webpush::prune_stale(store, now).await?;
-    Ok((pruned, tokens + subscriptions))
-}
-
 /// The running workers and scheduler.
 pub struct Running {
     stop: watch::Sender<bool>,
@@ -366,12 +368,11 @@ async fn scheduler(store: DynStore, settings: Settings, clock: Arc<dyn Clock>, m
             Err(e) => tracing::warn!(error = %e, "scheduler: pass failed"),
         }
         if last_housekeeping.is_none_or(|at| now - at >= chrono::Duration::days(1)) {
-            match housekeeping(store.as_ref(), now, settings.device_token_stale).await {
-                Ok((notifications, tokens)) => {
-                    last_housekeeping = Some(now);
-                    tracing::info!(notifications, tokens, "housekeeping: pruned");
-                }
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            let report = crate::lifecycle::retention::run(store.as_ref(), &settings.retention, now).await;
+            tracing::info!(?report, "retention: daily pass");
+            // A failed rule is tried again at the next pass rather than the next day.
+            if report.failures == 0 {
+                last_housekeeping = Some(now);
             }
         }
         if pause(&mut stop, settings.scheduler_every).await {

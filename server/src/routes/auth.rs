@@ -117,6 +117,8 @@ pub async fn check_credentials(
     match user {
         Some(u) if ok => {
             attempt.succeeded();
+            // The retention pass archives young people who stop signing in.
+            state.store.record_sign_in(u.id, Utc::now()).await?;
             Ok(u)
         }
         _ => {
@@ -145,6 +147,8 @@ pub async fn refresh(
                 return Err(ApiError::InvalidRefreshToken);
             };
             attempt.succeeded();
+            // A phone that refreshes its tokens is in use, even if its password was typed long ago.
+            state.store.record_sign_in(user.id, Utc::now()).await?;
             Ok(Json(issue_pair(&state, UserRef { id: user.id, role: user.role.as_str().into() }, family_id).await?))
         }
         RefreshUse::Reused { family_id } => {
@@ -218,5 +222,6 @@ pub async fn activate(
         return Err(ApiError::InvalidActivationCode);
     };
     attempt.succeeded();
+    state.store.record_sign_in(id, Utc::now()).await?;
     Ok(Json(Activated { id, role: "young_person".into() }))
 }

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(me))
+    Router::new().route("/api/v1/me", get(me).delete(delete_me)).route("/api/v1/me/export", get(export_me))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,4 +47,35 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
         timezone: account.timezone,
         plan_document_id,
     }))
+}
+
+/// Deletes the caller's own account (young people only) and everything the service holds about
+/// them: plan, notifications, devices, tokens (open sessions end on every instance). Nothing is
+/// archived. Their advisers are told in their notification centre.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "departures", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem, description = "Not a young person")))]
+pub async fn delete_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<axum::http::StatusCode> {
+    if user.role != Role::YoungPerson {
+        return Err(ApiError::Forbidden);
+    }
+    let departed =
+        crate::lifecycle::delete(state.store.as_ref(), user.id, crate::lifecycle::Actor::YoungPerson, chrono::Utc::now())
+            .await
+            .map_err(|e| if matches!(e, ApiError::NotFound) { ApiError::Unauthorized } else { e })?;
+    crate::routes::departures::finish_departure(&state, user.id, &departed);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Everything the service holds about the caller (young people only), as JSON (`docs/api.md`).
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "departures", security(("bearer" = [])),
+    responses((status = 200, body = crate::lifecycle::export::Export), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "Not a young person")))]
+pub async fn export_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<crate::lifecycle::export::Export>> {
+    if user.role != Role::YoungPerson {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Json(crate::lifecycle::export::export(state.store.as_ref(), user.id, chrono::Utc::now()).await?.0))
 }

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod departures;
 pub mod devices;
 pub mod me;
 pub mod notifications;
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(me::router())
+        .merge(departures::router())
         .merge(devices::router())
         .merge(notifications::router())
         .merge(young_people::router())

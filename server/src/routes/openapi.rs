@@ -111,7 +111,10 @@ fn is_problem(content: &RefOr<Content>) -> bool {
     modifiers(&BearerAuth, &Problems),
     paths(
         auth::login, auth::refresh, auth::logout, auth::activate,
-        me::me,
+        me::me, me::delete_me, me::export_me,
+        crate::routes::departures::reasons, crate::routes::departures::archive,
+        crate::routes::departures::delete_never_activated, crate::routes::departures::export_for_adviser,
+        crate::routes::departures::list_archives, crate::routes::departures::read_archive,
         crate::routes::devices::register, crate::routes::devices::unregister,
         notifications::list, notifications::mark_read, notifications::read_preferences,
         notifications::write_preferences,

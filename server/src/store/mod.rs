@@ -12,11 +12,13 @@ use sync_core::schema::Collection;
 use uuid::Uuid;
 
 mod adviser_views;
+mod lifecycle;
 mod postgres;
 mod sql;
 mod sqlite;
 
 pub use adviser_views::{AdviserViews, AgendaLine, PendingAction, PortfolioLine, PortfolioScope, StaffMember};
+pub use lifecycle::{AccountRecord, ArchiveSummary, DocumentFingerprint, Erased, Erasure, Lifecycle, NewArchive};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -439,9 +441,10 @@ pub struct VapidKeyRow {
 // --- end web push ---
 
 /// Everything the store does. The advisers' web app's read queries are in the supertrait
-/// [`AdviserViews`] (so a [`DynStore`] answers them too; bring the trait into scope to call them).
+/// [`AdviserViews`], the departures and the retention rules in [`Lifecycle`] (so a [`DynStore`]
+/// answers them too; bring the trait into scope to call them).
 #[async_trait::async_trait]
-pub trait Store: AdviserViews + Send + Sync + 'static {
+pub trait Store: AdviserViews + Lifecycle + Send + Sync + 'static {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -596,7 +599,8 @@ pub trait Store: AdviserViews + Send + Sync + 'static {
     ) -> StoreResult<Vec<NotificationRow>>;
     /// Marks one of the recipient's centre entries read; false when it is not theirs or unknown.
     async fn mark_notification_read(&self, id: Uuid, recipient_id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Deletes notifications created before `before`, and reminders settled before it.
+    /// Deletes notifications created before `before` (dead letters apart: they have their own
+    /// rule), and reminders settled before it.
     async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Reminders of a young person (any status), by due time.
     async fn reminders_of(&self, young_person_id: Uuid) -> StoreResult<Vec<ReminderRow>>;

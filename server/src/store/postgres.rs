@@ -119,3 +119,5 @@ const PLAN_CHANGES_CHANNEL: &str = "pass_emploi_plan_changes";
 
 sql::impl_store!(PgStore, "postgres");
 super::adviser_views::impl_adviser_views!(PgStore);
+// FOR UPDATE conflicts with the KEY SHARE lock a chunk's insert takes on its document's row.
+super::lifecycle::impl_lifecycle!(PgStore, "SELECT id FROM documents WHERE young_person_id = $1 FOR UPDATE");

@@ -1086,7 +1086,8 @@ macro_rules! impl_store {
 
             async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
                 let mut tx = self.pool.begin().await?;
-                let n = sqlx::query("DELETE FROM notifications WHERE created_at < $1")
+                // Dead letters have their own period (`Lifecycle::delete_dead_letters_before`).
+                let n = sqlx::query("DELETE FROM notifications WHERE created_at < $1 AND status <> 'dead'")
                     .bind(millis(before))
                     .execute(&mut *tx)
                     .await?

@@ -27,6 +27,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Token revocations, for the sync sessions of this process (the only one on this file).
     revocations: tokio::sync::broadcast::Sender<Uuid>,
+    /// Plan changes announced in this process (the writer ignores its own; an erasure announced
+    /// by the retention pass reaches the loaded plans).
+    plan_changes: tokio::sync::broadcast::Sender<(Uuid, String)>,
 }
 
 /// Revocations a slow listener may fall behind by (it then only misses the immediacy: sessions
@@ -54,7 +57,11 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool, revocations: tokio::sync::broadcast::channel(REVOCATIONS_CAPACITY).0 })
+        Ok(SqliteStore {
+            pool,
+            revocations: tokio::sync::broadcast::channel(REVOCATIONS_CAPACITY).0,
+            plan_changes: tokio::sync::broadcast::channel(REVOCATIONS_CAPACITY).0,
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -65,12 +72,15 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// One process serves an SQLite database: there is nobody to tell.
-    async fn announce(&self, _origin: Uuid, _document_id: &str) -> StoreResult<()> {
+    /// One process serves an SQLite database: the announcement stays inside it.
+    async fn announce(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
+        // No receiver (nobody follows the announcements) is not an error.
+        let _ = self.plan_changes.send((origin, document_id.to_owned()));
         Ok(())
     }
 
-    async fn listen(&self, _changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+    async fn listen(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+        forward(self.plan_changes.subscribe(), changes, "plan changes");
         Ok(())
     }
 
@@ -81,25 +91,35 @@ impl SqliteStore {
     }
 
     async fn listen_revocations_impl(&self, revoked: tokio::sync::mpsc::Sender<Uuid>) -> StoreResult<()> {
-        let mut rx = self.revocations.subscribe();
-        tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(family_id) => {
-                        if revoked.send(family_id).await.is_err() {
-                            break;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "token revocations: listener lagging");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
+        forward(self.revocations.subscribe(), revoked, "token revocations");
         Ok(())
     }
 }
 
+/// Forwards an in-process announcement channel to a listener until it goes.
+fn forward<T: Clone + Send + 'static>(
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    to: tokio::sync::mpsc::Sender<T>,
+    what: &'static str,
+) {
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(item) => {
+                    if to.send(item).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, what, "announcements: listener lagging");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 sql::impl_store!(SqliteStore, "sqlite");
 super::adviser_views::impl_adviser_views!(SqliteStore);
+// SQLite has no row locks: a write statement first takes the database's write lock.
+super::lifecycle::impl_lifecycle!(SqliteStore, "UPDATE documents SET created_at = created_at WHERE young_person_id = $1 RETURNING id");
