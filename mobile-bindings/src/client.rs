@@ -113,7 +113,8 @@ pub struct OfflineClient {
     recovery: Recovery,
 }
 
-/// How long `logout` waits for calls still running on other threads (a sync has a 30 s timeout).
+/// How long `logout` and `delete_account` wait for calls still running on other threads (a sync
+/// has a 30 s timeout).
 const LOGOUT_WAIT: Duration = Duration::from_secs(45);
 
 impl OfflineClient {
@@ -124,6 +125,32 @@ impl OfflineClient {
     fn with<T>(&self, f: impl FnOnce(&core::OfflineClient) -> Result<T, core::ClientError>) -> Result<T, MobileError> {
         let client = self.client()?;
         Ok(f(&client)?)
+    }
+
+    /// Takes the client out (new calls now fail with `SignedOut`) and waits for the calls still
+    /// running on other threads, for sync-core's methods that consume it.
+    fn take_client(&self) -> Result<core::OfflineClient, MobileError> {
+        let client = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or(MobileError::SignedOut)?;
+        self.wait_for_sole_owner(client)
+    }
+
+    /// Waits (at most `LOGOUT_WAIT`) until `client`, already taken out, has no other owner; puts it
+    /// back when the wait is over.
+    fn wait_for_sole_owner(&self, mut client: Arc<core::OfflineClient>) -> Result<core::OfflineClient, MobileError> {
+        let deadline = Instant::now() + LOGOUT_WAIT;
+        loop {
+            match Arc::try_unwrap(client) {
+                Ok(owned) => return Ok(owned),
+                Err(shared) if Instant::now() >= deadline => {
+                    *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some(shared);
+                    return Err(MobileError::Internal { reason: "des opérations sont encore en cours".into() });
+                }
+                Err(shared) => {
+                    client = shared;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
     }
 }
 
@@ -307,7 +334,7 @@ impl OfflineClient {
     /// `discard_pending`); revokes the tokens on the server when it can be reached; deletes the
     /// plan's files. Every later call fails with `SignedOut`.
     pub fn logout(&self, discard_pending: bool) -> Result<(), MobileError> {
-        let mut client = {
+        let client = {
             let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             let Some(client) = inner.as_ref() else {
                 return Err(MobileError::SignedOut);
@@ -319,21 +346,25 @@ impl OfflineClient {
             }
             inner.take().ok_or(MobileError::SignedOut)?
         };
-        // New calls now fail with SignedOut; wait for those already running on other threads.
-        let deadline = Instant::now() + LOGOUT_WAIT;
-        let owned = loop {
-            match Arc::try_unwrap(client) {
-                Ok(owned) => break owned,
-                Err(shared) if Instant::now() >= deadline => {
-                    *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some(shared);
-                    return Err(MobileError::Internal { reason: "des opérations sont encore en cours".into() });
-                }
-                Err(shared) => {
-                    client = shared;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        };
+        let owned = self.wait_for_sole_owner(client)?;
         Ok(owned.logout(discard_pending)?)
+    }
+
+    /// Deletes the young person's account on the server (the account, the plan, the sessions and
+    /// the phones' push tokens), then the plan's files on this phone; changes not sent yet are
+    /// discarded (their plan is gone). Every later call fails with `SignedOut`; the app then
+    /// forgets the session's tokens. When the server cannot be reached (`Network`) or refuses
+    /// (`Refused`, or `SignedOut` when the session is over), nothing is deleted: the account still
+    /// exists, the client stays usable, and the app says so to the young person.
+    pub fn delete_account(&self) -> Result<(), MobileError> {
+        let owned = self.take_client()?;
+        match owned.try_delete_account() {
+            Ok(()) => Ok(()),
+            Err(core::DeleteAccountError::NotDeleted { client, error }) => {
+                *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(*client));
+                Err(error.into())
+            }
+            Err(core::DeleteAccountError::Wipe(error)) => Err(error.into()),
+        }
     }
 }

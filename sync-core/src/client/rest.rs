@@ -1,5 +1,5 @@
 //! The REST calls a phone makes outside sync: login, activation, token refresh, logout, who am I,
-//! and the registration of its push token. Bodies and answers as in docs/api.md.
+//! the deletion of the young person's account, and the registration of its push token. Bodies and answers as in docs/api.md.
 
 use std::time::Duration;
 
@@ -110,6 +110,14 @@ impl Rest {
     /// Revokes the session on the server (its access and refresh tokens).
     pub async fn logout(&self, access_token: &str) -> Result<(), RestError> {
         let response = self.send(self.http.post(self.url("/api/v1/auth/logout")).bearer_auth(access_token)).await?;
+        expect_success(response).await.map(drop)
+    }
+
+    /// `DELETE /api/v1/me`: deletes the young person's own account on the server (plan, tokens,
+    /// devices); 204 on success, every later call with the token then gets 401. A 403 (not a
+    /// young person) is a [`RestError::Refused`], a 401 a [`RestError::Unauthorized`].
+    pub async fn delete_account(&self, access_token: &str) -> Result<(), RestError> {
+        let response = self.send(self.http.delete(self.url("/api/v1/me")).bearer_auth(access_token)).await?;
         expect_success(response).await.map(drop)
     }
 
