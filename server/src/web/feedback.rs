@@ -94,6 +94,8 @@ pub fn success(key: Option<&str>) -> Option<&'static str> {
         "rdv-annule" => "Le rendez-vous a été annulé. Le jeune en est informé.",
         "rdv-clos" => "La présence du jeune a été enregistrée.",
         "notification-lue" => "La notification a été marquée comme lue.",
+        "beneficiaire-archive" => "Le bénéficiaire a été archivé.",
+        "compte-supprime" => "Le compte non activé a été supprimé, avec son dossier.",
         _ => return None,
     })
 }

@@ -171,6 +171,57 @@ pub fn choices<T: Copy + PartialEq>(
     all.iter().map(|v| Choice { value: value(*v), label: label(*v), selected: current == Some(value(*v)) }).collect()
 }
 
+/// How long something is kept, in words: « 2 ans », « 1 an », « 90 jours ».
+pub fn kept_for(days: i64) -> String {
+    match days {
+        d if d >= 365 && d % 365 == 0 && d / 365 == 1 => "1 an".into(),
+        d if d >= 365 && d % 365 == 0 => format!("{} ans", d / 365),
+        1 => "1 jour".into(),
+        d => format!("{d} jours"),
+    }
+}
+
+/// A file name's part in plain ASCII: « Maëlle Lefèvre » is `maelle-lefevre`; anything else than
+/// letters and digits becomes one dash; never empty.
+pub fn file_slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let plain = match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
+            'æ' => "ae",
+            'ç' => "c",
+            'è' | 'é' | 'ê' | 'ë' => "e",
+            'ì' | 'í' | 'î' | 'ï' => "i",
+            'ñ' => "n",
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
+            'œ' => "oe",
+            'ù' | 'ú' | 'û' | 'ü' => "u",
+            'ý' | 'ÿ' => "y",
+            'ß' => "ss",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "-",
+        };
+        if plain == "-" {
+            if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push_str(plain);
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    let limited: String = trimmed.chars().take(60).collect();
+    if limited.is_empty() { "x".into() } else { limited.trim_end_matches('-').to_owned() }
+}
+
+/// `export-<prénom>-<nom>-<date>.json`, in plain ASCII (a `Content-Disposition` file name).
+pub fn export_file_name(first_name: &str, last_name: &str, on: NaiveDate) -> String {
+    format!("export-{}-{}-{}.json", file_slug(first_name), file_slug(last_name), on.format("%Y-%m-%d"))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -185,5 +236,16 @@ mod tests {
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 7, 0, 0).unwrap();
         assert_eq!(time(summer, chrono_tz::Europe::Paris), "09h00");
         assert_eq!(long_date(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()), "mercredi 2 décembre 2026");
+    }
+
+    #[test]
+    fn export_file_names_are_plain_ascii() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert_eq!(export_file_name("Maëlle", "Lefèvre", day), "export-maelle-lefevre-2026-12-02.json");
+        assert_eq!(export_file_name("Jean-Éric", "N'Diaye \"x\"", day), "export-jean-eric-n-diaye-x-2026-12-02.json");
+        assert_eq!(export_file_name("李", "", day), "export-x-x-2026-12-02.json");
+        assert_eq!(kept_for(730), "2 ans");
+        assert_eq!(kept_for(365), "1 an");
+        assert_eq!(kept_for(90), "90 jours");
     }
 }

@@ -10,6 +10,7 @@ pub enum Section {
     Pilotage,
     Agenda,
     Notifications,
+    Archives,
     Transfers,
     None,
 }
@@ -51,6 +52,7 @@ impl Page {
             NavItem { href: "/pilotage", label: "Pilotage", current: section == Section::Pilotage },
             NavItem { href: "/agenda", label: "Agenda", current: section == Section::Agenda },
             NavItem { href: "/notifications", label: "Notifications", current: section == Section::Notifications },
+            NavItem { href: "/archives", label: "Archives", current: section == Section::Archives },
         ];
         if user.is_supervisor() {
             nav.push(NavItem {

@@ -22,6 +22,7 @@ struct Page {
     status: StatusCode,
     location: Option<String>,
     set_cookie: Option<String>,
+    headers: axum::http::HeaderMap,
     html: String,
 }
 
@@ -73,8 +74,9 @@ impl<'a> Browser<'a> {
             let value = sc.split(';').next().unwrap().trim_start_matches("pe_session=").to_owned();
             self.cookie = (!value.is_empty()).then_some(value);
         }
+        let headers = resp.headers().clone();
         let html = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-        Page { status, location, set_cookie, html }
+        Page { status, location, set_cookie, headers, html }
     }
 
     async fn get(&mut self, path: &str) -> Page {
@@ -483,6 +485,183 @@ async fn a_supervisor_transfers_and_the_old_adviser_loses_the_file(db: &TestDb) 
     assert!(refused.html.contains("Choisissez au moins un jeune."));
 }
 
+/// The first `/archives/<id>` link of a page.
+fn archive_link(html: &str) -> String {
+    let at = html.find(r#"href="/archives/"#).expect("a link to an archive");
+    let rest = &html[at + r#"href=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn an_adviser_archives_through_the_form(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    // Ad B follows Y Un too (temporarily): told in their notification centre.
+    let sup = t.token("sup@test.fr").await;
+    let moved = t
+        .post("/api/v1/transfers", &sup, json!({"young_person_ids": [w.y1], "to_adviser_id": w.b, "kind": "temporary"}))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    let mut browser = Browser::new(&t);
+    browser.sign_in("a@test.fr").await;
+    let file_path = format!("/beneficiaires/{}", w.y1);
+    let file = browser.get(&file_path).await;
+    assert!(file.html.contains("Archiver le bénéficiaire") && file.html.contains("Exporter les données"));
+    assert!(!file.html.contains("Supprimer le compte"), "an activated account is not offered deletion");
+    let form_path = format!("{file_path}/archiver");
+    let form = browser.get(&form_path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    for text in ["Motif", "Date de fin d'accompagnement", "Aujourd'hui si vide", "Commentaire", "« Autre »", "Formation", "ne peut plus se connecter", "2 ans"] {
+        assert!(form.html.contains(text), "the archive form lacks « {text} »");
+    }
+    assert!(!form.html.contains(r#"value="inactivity""#), "the retention pass's reason is not offered");
+    // Without the CSRF token: refused, nothing archived.
+    let forged = browser.post(&form_path, &[("reason", "training")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get(&file_path).await.status, StatusCode::OK, "nothing was archived");
+    // « Autre » without a comment: the message next to its field, what was typed kept.
+    let refused = browser.post(&form_path, &[("csrf", &form.csrf()), ("reason", "other"), ("ended_on", "1999-01-01")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
+    assert!(refused.html.contains(r#"id="comment-error""#) && refused.html.contains("Précisez le motif"), "{}", refused.html);
+    assert!(refused.html.contains(r#"id="ended_on-error""#), "{}", refused.html);
+    assert!(refused.html.contains(r#"value="1999-01-01""#) && refused.html.contains(r#"value="other" selected"#));
+    let blank = browser.post(&form_path, &[("csrf", &form.csrf()), ("reason", "")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.html.contains(r#"id="reason-error""#) && blank.html.contains("Choisissez le motif"));
+    assert_eq!(browser.get(&file_path).await.status, StatusCode::OK, "nothing was archived");
+    // Archived.
+    let done = browser
+        .post(&form_path, &[("csrf", &form.csrf()), ("reason", "training"), ("ended_on", ""), ("comment", "BTS en alternance")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let to = done.location.unwrap();
+    assert!(to.starts_with("/portefeuille?ok=beneficiaire-archive&archive="), "{to}");
+    let portfolio = browser.get(&to).await;
+    assert!(portfolio.html.contains("Y Un a été archivé·e."), "{}", portfolio.html);
+    assert!(!portfolio.html.contains(&file_path), "Y Un is still in the portfolio");
+    assert_eq!(browser.get(&file_path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get(&form_path).await.status, StatusCode::NOT_FOUND);
+    // A forged archive id names nobody.
+    let other = browser.get(&format!("/portefeuille?ok=beneficiaire-archive&archive={}", Uuid::new_v4())).await;
+    assert!(other.html.contains("Le bénéficiaire a été archivé.") && !other.html.contains("Y Un"));
+    // The structure's archives list it; its page summarises the export.
+    let archives = browser.get("/archives").await;
+    assert_eq!(archives.status, StatusCode::OK);
+    for text in ["Y Un", "y1@test.fr", "Formation", "Ad A", "Archivé par", "Supprimé le"] {
+        assert!(archives.html.contains(text), "/archives lacks « {text} »");
+    }
+    let archive_path = archive_link(&archives.html);
+    let archive = browser.get(&archive_path).await;
+    assert_eq!(archive.status, StatusCode::OK);
+    assert!(archive.html.contains("BTS en alternance") && archive.html.contains(r#"data-count="Actions""#));
+    assert!(archive.html.contains(&format!(r#"href="{archive_path}/export""#)));
+    let download = browser.get(&format!("{archive_path}/export")).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.headers["content-type"], "application/json");
+    let disposition = download.headers["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with(r#"attachment; filename="export-y-un-"#), "{disposition}");
+    let export: serde_json::Value = serde_json::from_str(&download.html).unwrap();
+    assert_eq!(export["account"]["email"], "y1@test.fr");
+    // The other follower is told, with no link to a file that is gone.
+    let mut adviser_b = Browser::new(&t);
+    adviser_b.sign_in("b@test.fr").await;
+    let centre = adviser_b.get("/notifications").await;
+    assert!(centre.html.contains("un bénéficiaire") && centre.html.contains("Le compte de Y Un a été archivé"), "{}", centre.html);
+    assert!(!centre.html.contains(&file_path), "a link to the file that is gone: {}", centre.html);
+    // Every adviser of the structure reads its archives.
+    assert_eq!(adviser_b.get(&archive_path).await.status, StatusCode::OK);
+}
+
+async fn another_structures_archive_is_the_404_page(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("a@test.fr").await;
+    let form_path = format!("/beneficiaires/{}/archiver", w.y1);
+    let csrf = browser.get(&form_path).await.csrf();
+    let done = browser.post(&form_path, &[("csrf", &csrf), ("reason", "moved")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let archive_path = archive_link(&browser.get("/archives").await.html);
+    let mut elsewhere = Browser::new(&t);
+    elsewhere.sign_in("sup2@test.fr").await;
+    let list = elsewhere.get("/archives").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.html.contains("Y Un") && list.html.contains("Aucune archive"));
+    for path in [archive_path.clone(), format!("{archive_path}/export"), format!("/archives/{}", Uuid::new_v4()), "/archives/pas-un-id".into()] {
+        let page = elsewhere.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.html.contains("Page introuvable"), "{path}");
+    }
+    // Another adviser's young person: no form, no export, no deletion.
+    for path in ["archiver", "export", "supprimer"] {
+        let page = browser.get(&format!("/beneficiaires/{}/{path}", w.y2)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let csrf = browser.get("/portefeuille").await.csrf();
+    let refused = browser.post(&format!("/beneficiaires/{}/archiver", w.y2), &[("csrf", &csrf), ("reason", "moved")]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    let mut adviser_b = Browser::new(&t);
+    adviser_b.sign_in("b@test.fr").await;
+    assert_eq!(adviser_b.get(&format!("/beneficiaires/{}", w.y2)).await.status, StatusCode::OK, "Y Deux was not archived");
+}
+
+async fn an_adviser_deletes_an_account_never_activated(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("a@test.fr").await;
+    let csrf = browser.get("/beneficiaires/nouveau").await.csrf();
+    let created = browser
+        .post("/beneficiaires/nouveau", &[("csrf", &csrf), ("first_name", "Nina"), ("last_name", "Jamais"), ("email", "nina@test.fr")])
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.html);
+    let at = created.html.find(r#"href="/beneficiaires/"#).unwrap() + r#"href=""#.len();
+    let file_path = created.html[at..at + created.html[at..].find('"').unwrap()].to_owned();
+    let file = browser.get(&file_path).await;
+    assert!(file.html.contains(&format!(r#"href="{file_path}/supprimer""#)), "{}", file.html);
+    let confirm = browser.get(&format!("{file_path}/supprimer")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.html.contains("La suppression est définitive") && confirm.html.contains("nina@test.fr"));
+    // Without the token: refused, nothing deleted.
+    let forged = browser.post(&format!("{file_path}/supprimer"), &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(browser.get(&file_path).await.status, StatusCode::OK);
+    let deleted = browser.post(&format!("{file_path}/supprimer"), &[("csrf", &confirm.csrf())]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.html);
+    assert_eq!(deleted.location.as_deref(), Some("/portefeuille?ok=compte-supprime"));
+    let portfolio = browser.get("/portefeuille?ok=compte-supprime").await;
+    assert!(portfolio.html.contains("Le compte non activé a été supprimé") && !portfolio.html.contains(&file_path));
+    assert_eq!(browser.get(&file_path).await.status, StatusCode::NOT_FOUND);
+    assert!(!browser.get("/archives").await.html.contains("Nina"), "a deletion keeps no archive");
+    // An activated account: the page says why, and so does a post.
+    let activated = format!("/beneficiaires/{}/supprimer", w.y1);
+    let page = browser.get(&activated).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.html.contains("seul le jeune peut le supprimer") && !page.html.contains(r#"action="/beneficiaires/"#));
+    let csrf = browser.get("/portefeuille").await.csrf();
+    let refused = browser.post(&activated, &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    assert!(refused.html.contains("seul le jeune peut le supprimer"));
+    assert_eq!(browser.get(&format!("/beneficiaires/{}", w.y1)).await.status, StatusCode::OK);
+}
+
+async fn the_export_downloads_as_a_json_file(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    let mut browser = Browser::new(&t);
+    browser.sign_in("a@test.fr").await;
+    let page = browser.get(&format!("/beneficiaires/{}/export", w.y1)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers["content-type"], "application/json");
+    let disposition = page.headers["content-disposition"].to_str().unwrap();
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive().format("%Y-%m-%d");
+    assert_eq!(disposition, format!(r#"attachment; filename="export-y-un-{today}.json""#));
+    let export: serde_json::Value = serde_json::from_str(&page.html).expect("valid JSON");
+    assert_eq!(export["format"], "pass-emploi.export.v1");
+    assert_eq!(export["account"]["email"], "y1@test.fr");
+    assert!(export["plan"]["content"]["actions"].is_array());
+    assert_eq!(browser.get(&format!("/beneficiaires/{}", w.y1)).await.status, StatusCode::OK, "an export archives nothing");
+}
+
 on_both_backends!(
     sign_in_and_its_cookie,
     a_missing_session_signs_in_then_comes_back,
@@ -494,4 +673,8 @@ on_both_backends!(
     appointments_are_scheduled_in_the_advisers_time_zone,
     the_live_stream_tells_of_a_phone_edit,
     a_supervisor_transfers_and_the_old_adviser_loses_the_file,
+    an_adviser_archives_through_the_form,
+    another_structures_archive_is_the_404_page,
+    an_adviser_deletes_an_account_never_activated,
+    the_export_downloads_as_a_json_file,
 );

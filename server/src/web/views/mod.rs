@@ -3,6 +3,8 @@
 pub mod actions;
 pub mod agenda;
 pub mod appointments;
+pub mod archives;
+pub mod departures;
 pub mod new_young_person;
 pub mod notifications;
 pub mod pilotage;

@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::store::{PortfolioLine, PortfolioScope};
 
 use super::super::errors::{WebError, html};
+use super::super::feedback;
 use super::super::format::{self, timezone};
 use super::super::page::{Page, Section};
 use super::super::session::WebUser;
@@ -181,6 +182,7 @@ struct PortfolioPage {
     total: usize,
     filtered: bool,
     supervisor: bool,
+    success: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -188,6 +190,10 @@ pub struct PortfolioQuery {
     q: Option<String>,
     filtre: Option<String>,
     tri: Option<String>,
+    /// The success message of a redirect (`feedback::success`).
+    ok: Option<String>,
+    /// After an archive: its id, to name the young person in the message.
+    archive: Option<String>,
 }
 
 fn link(search: &str, filter: Option<Filter>, sort: Sort) -> String {
@@ -203,6 +209,28 @@ fn link(search: &str, filter: Option<Filter>, sort: Sort) -> String {
     }
     let query = query.finish();
     if query.is_empty() { "/portefeuille".into() } else { format!("/portefeuille?{query}") }
+}
+
+/// The message after a redirect; after an archive, naming the young person when the archive is one
+/// of the adviser's structure (nothing from the URL is shown as is).
+async fn success_message(
+    state: &AppState,
+    user: &WebUser,
+    ok: Option<&str>,
+    archive: Option<Uuid>,
+) -> Result<Option<String>, WebError> {
+    if let (Some("beneficiaire-archive"), Some(id), Some(structure)) = (ok, archive, user.user.structure_id) {
+        if let Some((summary, _)) = state.store.archive_record(id).await? {
+            if summary.structure_id == Some(structure) {
+                let kept = format::kept_for(state.config.retention.archive_days.max(1));
+                return Ok(Some(format!(
+                    "{} {} a été archivé·e. Son dossier reste consultable dans « Archives » pendant {kept}.",
+                    summary.first_name, summary.last_name
+                )));
+            }
+        }
+    }
+    Ok(feedback::success(ok).map(str::to_owned))
 }
 
 pub async fn show(
@@ -261,6 +289,7 @@ pub async fn show(
         rows,
         total,
         supervisor: user.is_supervisor(),
+        success: success_message(&state, &user, query.ok.as_deref(), query.archive.as_deref().and_then(|a| Uuid::parse_str(a).ok())).await?,
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -128,6 +128,8 @@ struct FilePage {
     name: String,
     email: String,
     activated: bool,
+    /// The adviser follows them: archive, export, delete.
+    follows: bool,
     followers: Vec<Follower>,
     success: Option<&'static str>,
     actions: Vec<ActionLine>,
@@ -158,6 +160,8 @@ pub struct Opened {
     pub email: String,
     pub activated: bool,
     pub document_id: String,
+    /// The adviser follows them (a supervisor of the structure may open a file they do not follow).
+    pub follows: bool,
 }
 
 pub async fn open(state: &AppState, user: &WebUser, id: Uuid) -> Result<Opened, WebError> {
@@ -168,6 +172,7 @@ pub async fn open(state: &AppState, user: &WebUser, id: Uuid) -> Result<Opened, 
         email: yp.email,
         activated: yp.password_hash.is_some(),
         document_id: access.document_id,
+        follows: access.follows,
     })
 }
 
@@ -245,6 +250,7 @@ pub async fn show(
         name: opened.name,
         email: opened.email,
         activated: opened.activated,
+        follows: opened.follows,
         followers,
         success: feedback::success(query.ok.as_deref()),
         actions: actions.map(|a| ActionLine::new(id, a, today)).collect(),
