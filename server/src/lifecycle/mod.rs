@@ -109,7 +109,8 @@ pub async fn archive(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let what = format!("Le compte de {} {} a été archivé ({}).", user.first_name, user.last_name, request.reason.label());
+    let what =
+        format!("Le compte de {} {} a été archivé ({}).", user.first_name, user.last_name, request.reason.label());
     let notifications = departure_notices(store, young_person_id, actor, &what, now).await?;
     for _ in 0..ATTEMPTS {
         let (export, read_at) = export::export(store, young_person_id, now).await?;

@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Actor, ArchiveRequest, ArchiveReason};
+use super::{Actor, ArchiveReason, ArchiveRequest};
 use crate::config::RetentionConfig;
 use crate::store::{Store, StoreError};
 
@@ -88,8 +88,11 @@ pub async fn run(store: &dyn Store, periods: &Periods, now: DateTime<Utc>) -> Re
         logged("archives", store.delete_archives_before(now - periods.archive).await, &mut report.failures);
     report.notifications =
         logged("notifications", store.prune_notifications(now - periods.notifications).await, &mut report.failures);
-    report.dead_letters =
-        logged("dead_letters", store.delete_dead_letters_before(now - periods.dead_letters).await, &mut report.failures);
+    report.dead_letters = logged(
+        "dead_letters",
+        store.delete_dead_letters_before(now - periods.dead_letters).await,
+        &mut report.failures,
+    );
     let devices = async {
         let tokens = store.prune_device_tokens(now - periods.device_tokens).await?;
         Ok(tokens + crate::notifications::webpush::prune_stale(store, now).await?)

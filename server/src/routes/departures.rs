@@ -68,7 +68,7 @@ pub struct Archived {
 }
 
 /// The young person's advisers only: every other caller gets the 404 of a plan out of reach.
-async fn followed_by_caller(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<()> {
+pub(crate) async fn followed_by_caller(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<()> {
     let (access, _) = plan_access(state, user, id).await?;
     if !access.follows || !matches!(user.role, Role::Adviser | Role::Supervisor) {
         return Err(ApiError::NotFound);

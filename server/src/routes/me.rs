@@ -58,10 +58,14 @@ pub async fn delete_me(State(state): State<AppState>, user: AuthUser) -> ApiResu
     if user.role != Role::YoungPerson {
         return Err(ApiError::Forbidden);
     }
-    let departed =
-        crate::lifecycle::delete(state.store.as_ref(), user.id, crate::lifecycle::Actor::YoungPerson, chrono::Utc::now())
-            .await
-            .map_err(|e| if matches!(e, ApiError::NotFound) { ApiError::Unauthorized } else { e })?;
+    let departed = crate::lifecycle::delete(
+        state.store.as_ref(),
+        user.id,
+        crate::lifecycle::Actor::YoungPerson,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| if matches!(e, ApiError::NotFound) { ApiError::Unauthorized } else { e })?;
     crate::routes::departures::finish_departure(&state, user.id, &departed);
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

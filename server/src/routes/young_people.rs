@@ -18,10 +18,9 @@ use crate::state::AppState;
 use crate::store::{NewUser, PlanAccess, StoreError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/young-people", get(list).post(create)).route(
-        "/api/v1/young-people/{id}",
-        get(show).delete(crate::routes::departures::delete_never_activated),
-    )
+    Router::new()
+        .route("/api/v1/young-people", get(list).post(create))
+        .route("/api/v1/young-people/{id}", get(show).delete(crate::routes::departures::delete_never_activated))
 }
 
 /// Activation codes expire after this long.

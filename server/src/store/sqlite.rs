@@ -122,4 +122,7 @@ fn forward<T: Clone + Send + 'static>(
 sql::impl_store!(SqliteStore, "sqlite");
 super::adviser_views::impl_adviser_views!(SqliteStore);
 // SQLite has no row locks: a write statement first takes the database's write lock.
-super::lifecycle::impl_lifecycle!(SqliteStore, "UPDATE documents SET created_at = created_at WHERE young_person_id = $1 RETURNING id");
+super::lifecycle::impl_lifecycle!(
+    SqliteStore,
+    "UPDATE documents SET created_at = created_at WHERE young_person_id = $1 RETURNING id"
+);

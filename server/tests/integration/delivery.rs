@@ -438,11 +438,12 @@ async fn devices_endpoints(db: &TestDb) {
     let old = utc("2026-01-01T00:00:00Z");
     t.store.upsert_device_token(w.y3, "android", "old-token", old).await.unwrap();
     t.store.upsert_device_token(w.y3, "android", "fresh-token", old + chrono::Duration::days(50)).await.unwrap();
-    let (_, pruned) =
-        delivery::housekeeping(t.store.as_ref(), old + chrono::Duration::days(61), chrono::Duration::days(60))
-            .await
-            .unwrap();
-    assert_eq!(pruned, 1);
+    let periods = server::lifecycle::retention::Periods {
+        device_tokens: chrono::Duration::days(60),
+        ..server::lifecycle::retention::Periods::default()
+    };
+    let report = server::lifecycle::retention::run(t.store.as_ref(), &periods, old + chrono::Duration::days(61)).await;
+    assert_eq!(report.devices, 1);
     let left: Vec<String> = t.store.device_tokens_of(w.y3).await.unwrap().into_iter().map(|d| d.token).collect();
     assert_eq!(left, vec!["fresh-token".to_owned()]);
 

@@ -10,6 +10,7 @@ mod auth_limits;
 mod crash;
 mod delivery;
 mod demo;
+mod departures;
 mod edges;
 mod notifications;
 mod offline_client;
