@@ -6,7 +6,9 @@ environment; prints shell assignments (`NAME=value`, one a line) for tests/api-c
 an adviser's and a young person's access tokens for the schemathesis runs, a third token that only
 the logout run spends, the young person's id, and one action, appointment and task of their plan,
 a second action for DELETE to remove, a device token and a notification of the young person, so
-that the operations reach real entities instead of answering 404 to random ids.
+that the operations reach real entities instead of answering 404 to random ids; and, for the runs
+whose first case removes its target (issue 14), a second young person's token (DELETE /me), a third
+young person to archive and an account never activated for the adviser to delete.
 """
 
 import json
@@ -52,10 +54,13 @@ def main():
     for email in ADVISERS:
         adviser = login(email)
         portfolio = call("GET", "/api/v1/young-people", token=adviser)
-        if portfolio:
+        # Three activated young people: the run's, one who deletes their account, one archived.
+        activated = [y for y in portfolio if call("GET", f"/api/v1/young-people/{y['id']}", token=adviser)["activated"]]
+        if len(activated) >= 3:
+            portfolio = activated
             break
     else:
-        sys.exit("accounts: no demo adviser has a young person")
+        sys.exit("accounts: no demo adviser has three activated young people")
     young = portfolio[0]
     young_token = login(young["email"])
     base = f"/api/v1/young-people/{young['id']}"
@@ -84,6 +89,12 @@ def main():
         time.sleep(0.1)
     else:
         sys.exit("accounts: the young person got no notification within 10 s")
+    never_activated = call(
+        "POST",
+        "/api/v1/young-people",
+        {"first_name": "Jamais", "last_name": "Activé", "email": "jamais.active@recette.fr"},
+        adviser,
+    )
     values = {
         "ADVISER_EMAIL": email,
         "ADVISER_TOKEN": adviser,
@@ -97,6 +108,9 @@ def main():
         "DELETED_ACTION_ID": doomed["id"],
         "DEVICE_TOKEN": device["token"],
         "NOTIFICATION_ID": notifications[0]["id"],
+        "LEAVING_TOKEN": login(portfolio[1]["email"]),
+        "ARCHIVED_ID": portfolio[2]["id"],
+        "NEVER_ACTIVATED_ID": never_activated["id"],
     }
     for name, value in values.items():
         print(f"{name}={safe(value)}")
