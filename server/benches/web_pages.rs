@@ -12,8 +12,10 @@
 //! `POST /connexion`; every page is then requested with `tower::ServiceExt::oneshot` and the
 //! session cookie, `Accept: text/html`, body read to the end.
 //!
+//! At the end, the export and the archive of the two-year plan (issue 14).
+//!
 //! Run with `cargo bench -p server --bench web_pages`. Environment: `WEB_PAGES_WARMUP` (20),
-//! `WEB_PAGES_RUNS` (500). Figures: docs/performance.md, « Advisers' web app (issue 11) ».
+//! `WEB_PAGES_RUNS` (500), `WEB_PAGES_EXPORT_RUNS` (20). Figures: docs/performance.md, « Advisers' web app (issue 11) ».
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // The sync-core benches' fixture, shared by path (a bench cannot depend on another crate's benches).
@@ -258,6 +260,47 @@ async fn main() -> anyhow::Result<()> {
     println!("| /sw.js | {} |", sw.len());
     println!();
     println!("target: portfolio p99 <= 50 ms: {}", if portfolio.p99 <= 50.0 { "met" } else { "NOT met" });
+
+    // Issue 14: the export of the two-year plan (what `GET /me/export` answers and an archive
+    // freezes), then archiving it once (export + the erasure's transaction).
+    let export_runs = env_usize("WEB_PAGES_EXPORT_RUNS", 20);
+    let mut times = Vec::with_capacity(export_runs);
+    let mut export_bytes = 0;
+    for _ in 0..export_runs {
+        let start = Instant::now();
+        let (export, _) = server::lifecycle::export::export(state.store.as_ref(), long_id, Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        export_bytes = serde_json::to_vec(&export)?.len();
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let request = server::lifecycle::ArchiveRequest {
+        reason: server::lifecycle::ArchiveReason::Training,
+        ended_on: None,
+        comment: None,
+    };
+    let start = Instant::now();
+    server::lifecycle::archive(
+        state.store.as_ref(),
+        long_id,
+        &request,
+        server::lifecycle::Actor::Adviser(adviser),
+        Utc::now().date_naive(),
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let archived = start.elapsed().as_secs_f64() * 1e3;
+    println!();
+    println!("| two-year plan (issue 14) | n | median ms | max ms | JSON bytes |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| export (`lifecycle::export::export`) | {export_runs} | {:.1} | {:.1} | {export_bytes} |",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    println!("| archive (export + erasure) | 1 | {archived:.1} | {archived:.1} | |");
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
