@@ -986,6 +986,73 @@ test('6. réaffectation: Nadia moves a young person of Karim to Julie', { timeou
 });
 
 // ---------------------------------------------------------------------------------------------------
+// 6b and 6c. A young person leaves: archived through the form (then listed in « Archives » with their
+// export), or an account never activated deleted. Each on a young person created here, through REST.
+async function newYoungPerson(first, last) {
+  const email = `${slug(`${first}-${last}`)}-${SUFFIX}@exemple.fr`;
+  const created = await rest('POST', '/young-people', { first_name: first, last_name: last, email }, KARIM.email);
+  return { id: created.id, name: `${first} ${last}`, email };
+}
+test('6b. archivage: Karim archives a young person; gone from the portfolio, listed in « Archives »', { timeout: 60_000 }, async (t) => {
+  const who = await newYoungPerson('Élodie', `Archivée ${SUFFIX}`);
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await rowOf(page, 'young-person', who.id).waitFor();
+    await open(page, `/beneficiaires/${who.id}`);
+    await page.getByRole('link', { name: 'Exporter les données', exact: true }).waitFor();
+    await submit(page, page.getByRole('link', { name: 'Archiver le bénéficiaire', exact: true }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/archiver`);
+    await heading(page, `Archiver ${who.name}`);
+    await page.getByText('ne peut plus se connecter').first().waitFor();
+    // « Autre » without a comment: refused (422), the message tied to « Commentaire ».
+    await choose(page, 'Motif', 'Autre');
+    const [refused] = await submit(page, page.getByRole('button', { name: 'Archiver', exact: true }));
+    assert.equal(refused?.status(), 422, '« Autre » without a comment must be refused with 422');
+    const described = await (await field(page, 'Commentaire')).getAttribute('aria-describedby');
+    assert.match(await page.locator(`#${described}`).innerText(), /Précisez le motif/);
+    assert.ok((await portfolioOf(KARIM)).some((y) => y.id === who.id), 'refused, yet archived');
+    // Archived with a reason of the list.
+    await choose(page, 'Motif', 'Formation');
+    await submit(page, page.getByRole('button', { name: 'Archiver', exact: true }), (u) => u.pathname === '/portefeuille');
+    await page.getByRole('status').filter({ hasText: `${who.name} a été archivé·e.` }).waitFor();
+    assert.equal(await rowOf(page, 'young-person', who.id).count(), 0, 'the archived young person is still listed');
+    assert.ok(!(await portfolioOf(KARIM)).some((y) => y.id === who.id), 'REST: still in Karim’s portfolio');
+    await open(page, `/beneficiaires/${who.id}`, 404);
+    // « Archives » (the menu) lists them; their archive page summarises the export and downloads it.
+    await submit(page, page.getByRole('link', { name: 'Archives', exact: true }).first());
+    assert.equal(pathOf(page), '/archives');
+    await heading(page, 'Archives');
+    const row = page.locator('tr[data-archive]').filter({ hasText: who.name });
+    await row.getByText('Formation', { exact: true }).waitFor();
+    await row.getByText(KARIM.name, { exact: true }).waitFor();
+    await submit(page, row.getByRole('link', { name: who.name, exact: true }));
+    await heading(page, who.name);
+    const href = await page.getByRole('link', { name: 'Télécharger les données (JSON)' }).getAttribute('href');
+    const download = await page.request.get(new URL(href, SERVER_URL).href);
+    assert.equal(download.status(), 200);
+    assert.equal(download.headers()['content-type'], 'application/json');
+    assert.match(download.headers()['content-disposition'], /^attachment; filename="export-elodie-archivee-[a-z0-9-]+-\d{4}-\d{2}-\d{2}\.json"$/);
+    assert.equal((await download.json()).account.email, who.email);
+  });
+});
+test('6c. suppression: Karim deletes an account never activated after the confirmation page', { timeout: 60_000 }, async (t) => {
+  const who = await newYoungPerson('Noé', `Supprimé ${SUFFIX}`);
+  await journey(t, async ({ page }) => {
+    await signedIn(page, KARIM);
+    await open(page, `/beneficiaires/${who.id}`);
+    await submit(page, page.getByRole('link', { name: 'Supprimer le compte', exact: true }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/supprimer`);
+    await submit(page, page.getByRole('button', { name: 'Supprimer le compte', exact: true }), (u) => u.pathname === '/portefeuille');
+    await page.getByRole('status').filter({ hasText: 'Le compte non activé a été supprimé' }).waitFor();
+    assert.ok(!(await portfolioOf(KARIM)).some((y) => y.id === who.id), 'REST: the deleted account is still in Karim’s portfolio');
+    // An activated account is not offered deletion.
+    await open(page, `/beneficiaires/${young.ines.id}`);
+    await page.getByRole('link', { name: 'Archiver le bénéficiaire', exact: true }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Supprimer le compte', exact: true }).count(), 0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
 // 7. Sign-out revokes the session.
 test('7. déconnexion: the old session cookie no longer opens the portfolio', { timeout: 60_000 }, async (t) => {
   let cookies;
@@ -1175,6 +1242,14 @@ function pages() {
     { name: 'agenda', who: KARIM, route: '/agenda', h1: 'Agenda' },
     { name: 'notifications', who: KARIM, route: '/notifications', h1: 'Notifications' },
     { name: 'reaffectation', who: NADIA, route: '/reaffectation', h1: 'Réaffectation' },
+    { name: 'archiver', who: KARIM, route: `/beneficiaires/${ines}/archiver`, h1: `Archiver ${young.ines.name}` },
+    { name: 'supprimer', who: KARIM, route: async () => `/beneficiaires/${(await newYoungPerson('Axe', 'Jamais activé')).id}/supprimer` },
+    { name: 'archives', who: KARIM, route: '/archives', h1: 'Archives' },
+    { name: 'archive', who: NADIA, route: async () => {
+      const [first] = await rest('GET', '/archives', undefined, NADIA.email);
+      if (!first) throw new Error('no archive in the structure (journey 6b archives one)');
+      return `/archives/${first.id}`;
+    } },
     { name: 'page-introuvable', who: KARIM, route: '/beneficiaires/00000000-0000-4000-8000-000000000000', h1: 'Page introuvable', status: 404 },
     { name: 'acces-refuse', who: KARIM, route: '/reaffectation', h1: 'Accès refusé', status: 403 },
   ];
@@ -1231,7 +1306,7 @@ async function layout(page, p) {
   await page.getByRole('banner').getByText('Pass emploi — espace conseiller').first().waitFor();
   await page.getByRole('contentinfo').waitFor();
   if (p.who) {
-    for (const nav of ['Portefeuille', 'Pilotage', 'Agenda', 'Notifications']) {
+    for (const nav of ['Portefeuille', 'Pilotage', 'Agenda', 'Notifications', 'Archives']) {
       await page.getByRole('link', { name: nav, exact: true }).first().waitFor();
     }
     assert.equal(
