@@ -989,7 +989,7 @@ test('6. réaffectation: Nadia moves a young person of Karim to Julie', { timeou
 // 6b and 6c. A young person leaves: archived through the form (then listed in « Archives » with their
 // export), or an account never activated deleted. Each on a young person created here, through REST.
 async function newYoungPerson(first, last) {
-  const email = `${slug(`${first}-${last}`)}-${SUFFIX}@exemple.fr`;
+  const email = `${slug(first)}-${SUFFIX}@exemple.fr`;
   const created = await rest('POST', '/young-people', { first_name: first, last_name: last, email }, KARIM.email);
   return { id: created.id, name: `${first} ${last}`, email };
 }

@@ -1,7 +1,7 @@
 //! `/archives`: the archives of the adviser's structure (issue 14), kept for the archive period
-//! (`--archive-days`, 2 years) then deleted; `/archives/{id}`: one archive with a summary of the
-//! export it froze, and `/archives/{id}/export` that export as a JSON file. Another structure's
-//! archive is the 404 page, as in the REST API (`routes::departures`).
+//! (`RetentionConfig::archive_days`, 2 years) then deleted; `/archives/{id}`: one archive with a
+//! summary of the export it froze, and `/archives/{id}/export` that export as a JSON file. Another
+//! structure's archive is the 404 page, as in the REST API (`routes::departures`).
 
 use std::collections::HashMap;
 
@@ -158,7 +158,11 @@ pub async fn show(
         export_href: format!("/archives/{}/export", archive.id),
         created_on: format::date(export.account.created_at.with_timezone(&tz).date_naive()),
         activated: export.account.activated,
-        last_sign_in: export.account.last_sign_in_at.map(|at| format::date_time(at, tz)).unwrap_or_else(|| "Jamais".into()),
+        last_sign_in: export
+            .account
+            .last_sign_in_at
+            .map(|at| format::date_time(at, tz))
+            .unwrap_or_else(|| "Jamais".into()),
         advisers: export.advisers.iter().map(|a| format!("{} {}", a.first_name, a.last_name)).collect(),
         counts,
         archive,
