@@ -244,9 +244,12 @@ async fn a_young_person_deletes_their_account_and_their_adviser_is_told(db: &Tes
     let a = t.token("a@test.fr").await;
     assert_eq!(t.call(Method::DELETE, "/api/v1/me", Some(&a), None).await.status, StatusCode::FORBIDDEN);
 
+    let document_id = t.store.document_of(w.y1).await.unwrap().unwrap();
+    assert!(chunks_of(&t, &document_id).await > 0);
     let r = t.call(Method::DELETE, "/api/v1/me", Some(&y1_token), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     assert_eq!(rows_referring(db, w.y1, "y1@test.fr").await, Vec::<String>::new());
+    assert_eq!(chunks_of(&t, &document_id).await, 0, "no chunk or snapshot of the plan is left");
     assert_eq!(t.call(Method::DELETE, "/api/v1/me", Some(&y1_token), None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(t.get(&format!("/api/v1/young-people/{}", w.y1), &a).await.status, StatusCode::NOT_FOUND);
     let centre = t.get("/api/v1/notifications", &a).await;
@@ -363,6 +366,14 @@ async fn archiving_ends_live_sessions_on_every_instance(db: &TestDb) {
         .unwrap();
     let resp = tower::ServiceExt::oneshot(server::app(other_state), req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // A new WebSocket session with it is refused before the upgrade, on both instances.
+    for at in [addr, other_addr] {
+        let refused = tokio_tungstenite::connect_async(format!("ws://{at}/sync?token={y1}")).await;
+        assert!(
+            matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401),
+            "{refused:?}"
+        );
+    }
 }
 
 /// The two-year plan of the benches, built once for the whole test binary (it takes a while in
