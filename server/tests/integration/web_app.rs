@@ -510,7 +510,16 @@ async fn an_adviser_archives_through_the_form(db: &TestDb) {
     let form_path = format!("{file_path}/archiver");
     let form = browser.get(&form_path).await;
     assert_eq!(form.status, StatusCode::OK);
-    for text in ["Motif", "Date de fin d'accompagnement", "Aujourd'hui si vide", "Commentaire", "« Autre »", "Formation", "ne peut plus se connecter", "2 ans"] {
+    for text in [
+        "Motif",
+        "Date de fin d'accompagnement",
+        "Aujourd'hui si vide",
+        "Commentaire",
+        "« Autre »",
+        "Formation",
+        "ne peut plus se connecter",
+        "2 ans",
+    ] {
         assert!(form.html.contains(text), "the archive form lacks « {text} »");
     }
     assert!(!form.html.contains(r#"value="inactivity""#), "the retention pass's reason is not offered");
@@ -519,9 +528,14 @@ async fn an_adviser_archives_through_the_form(db: &TestDb) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(browser.get(&file_path).await.status, StatusCode::OK, "nothing was archived");
     // « Autre » without a comment: the message next to its field, what was typed kept.
-    let refused = browser.post(&form_path, &[("csrf", &form.csrf()), ("reason", "other"), ("ended_on", "1999-01-01")]).await;
+    let refused =
+        browser.post(&form_path, &[("csrf", &form.csrf()), ("reason", "other"), ("ended_on", "1999-01-01")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.html);
-    assert!(refused.html.contains(r#"id="comment-error""#) && refused.html.contains("Précisez le motif"), "{}", refused.html);
+    assert!(
+        refused.html.contains(r#"id="comment-error""#) && refused.html.contains("Précisez le motif"),
+        "{}",
+        refused.html
+    );
     assert!(refused.html.contains(r#"id="ended_on-error""#), "{}", refused.html);
     assert!(refused.html.contains(r#"value="1999-01-01""#) && refused.html.contains(r#"value="other" selected"#));
     let blank = browser.post(&form_path, &[("csrf", &form.csrf()), ("reason", "")]).await;
@@ -530,7 +544,10 @@ async fn an_adviser_archives_through_the_form(db: &TestDb) {
     assert_eq!(browser.get(&file_path).await.status, StatusCode::OK, "nothing was archived");
     // Archived.
     let done = browser
-        .post(&form_path, &[("csrf", &form.csrf()), ("reason", "training"), ("ended_on", ""), ("comment", "BTS en alternance")])
+        .post(
+            &form_path,
+            &[("csrf", &form.csrf()), ("reason", "training"), ("ended_on", ""), ("comment", "BTS en alternance")],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
     let to = done.location.unwrap();
@@ -565,7 +582,11 @@ async fn an_adviser_archives_through_the_form(db: &TestDb) {
     let mut adviser_b = Browser::new(&t);
     adviser_b.sign_in("b@test.fr").await;
     let centre = adviser_b.get("/notifications").await;
-    assert!(centre.html.contains("un bénéficiaire") && centre.html.contains("Le compte de Y Un a été archivé"), "{}", centre.html);
+    assert!(
+        centre.html.contains("un bénéficiaire") && centre.html.contains("Le compte de Y Un a été archivé"),
+        "{}",
+        centre.html
+    );
     assert!(!centre.html.contains(&file_path), "a link to the file that is gone: {}", centre.html);
     // Every adviser of the structure reads its archives.
     assert_eq!(adviser_b.get(&archive_path).await.status, StatusCode::OK);
@@ -586,7 +607,12 @@ async fn another_structures_archive_is_the_404_page(db: &TestDb) {
     let list = elsewhere.get("/archives").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(!list.html.contains("Y Un") && list.html.contains("Aucune archive"));
-    for path in [archive_path.clone(), format!("{archive_path}/export"), format!("/archives/{}", Uuid::new_v4()), "/archives/pas-un-id".into()] {
+    for path in [
+        archive_path.clone(),
+        format!("{archive_path}/export"),
+        format!("/archives/{}", Uuid::new_v4()),
+        "/archives/pas-un-id".into(),
+    ] {
         let page = elsewhere.get(&path).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
         assert!(page.html.contains("Page introuvable"), "{path}");
@@ -597,11 +623,16 @@ async fn another_structures_archive_is_the_404_page(db: &TestDb) {
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
     }
     let csrf = browser.get("/portefeuille").await.csrf();
-    let refused = browser.post(&format!("/beneficiaires/{}/archiver", w.y2), &[("csrf", &csrf), ("reason", "moved")]).await;
+    let refused =
+        browser.post(&format!("/beneficiaires/{}/archiver", w.y2), &[("csrf", &csrf), ("reason", "moved")]).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let mut adviser_b = Browser::new(&t);
     adviser_b.sign_in("b@test.fr").await;
-    assert_eq!(adviser_b.get(&format!("/beneficiaires/{}", w.y2)).await.status, StatusCode::OK, "Y Deux was not archived");
+    assert_eq!(
+        adviser_b.get(&format!("/beneficiaires/{}", w.y2)).await.status,
+        StatusCode::OK,
+        "Y Deux was not archived"
+    );
 }
 
 async fn an_adviser_deletes_an_account_never_activated(db: &TestDb) {
@@ -611,7 +642,10 @@ async fn an_adviser_deletes_an_account_never_activated(db: &TestDb) {
     browser.sign_in("a@test.fr").await;
     let csrf = browser.get("/beneficiaires/nouveau").await.csrf();
     let created = browser
-        .post("/beneficiaires/nouveau", &[("csrf", &csrf), ("first_name", "Nina"), ("last_name", "Jamais"), ("email", "nina@test.fr")])
+        .post(
+            "/beneficiaires/nouveau",
+            &[("csrf", &csrf), ("first_name", "Nina"), ("last_name", "Jamais"), ("email", "nina@test.fr")],
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.html);
     let at = created.html.find(r#"href="/beneficiaires/"#).unwrap() + r#"href=""#.len();
@@ -659,7 +693,11 @@ async fn the_export_downloads_as_a_json_file(db: &TestDb) {
     assert_eq!(export["format"], "pass-emploi.export.v1");
     assert_eq!(export["account"]["email"], "y1@test.fr");
     assert!(export["plan"]["content"]["actions"].is_array());
-    assert_eq!(browser.get(&format!("/beneficiaires/{}", w.y1)).await.status, StatusCode::OK, "an export archives nothing");
+    assert_eq!(
+        browser.get(&format!("/beneficiaires/{}", w.y1)).await.status,
+        StatusCode::OK,
+        "an export archives nothing"
+    );
 }
 
 on_both_backends!(

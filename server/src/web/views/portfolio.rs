@@ -289,7 +289,13 @@ pub async fn show(
         rows,
         total,
         supervisor: user.is_supervisor(),
-        success: success_message(&state, &user, query.ok.as_deref(), query.archive.as_deref().and_then(|a| Uuid::parse_str(a).ok())).await?,
+        success: success_message(
+            &state,
+            &user,
+            query.ok.as_deref(),
+            query.archive.as_deref().and_then(|a| Uuid::parse_str(a).ok()),
+        )
+        .await?,
     };
     Ok(html(StatusCode::OK, &page))
 }
