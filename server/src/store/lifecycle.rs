@@ -148,6 +148,22 @@ pub(super) const ARCHIVES_OF_STRUCTURE: &str = concat!(
     " FROM archives WHERE structure_id = $1 ORDER BY archived_at DESC, id LIMIT $2"
 );
 
+/// An [`ArchiveTuple`] and the export.
+pub(super) type ArchiveRecordTuple = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+);
+
 pub(super) const ARCHIVE_RECORD: &str = concat!("SELECT ", archive_columns!(), ", export FROM archives WHERE id = $1");
 
 pub(super) fn archive_summary(t: ArchiveTuple) -> StoreResult<ArchiveSummary> {
@@ -334,20 +350,8 @@ macro_rules! impl_lifecycle {
             }
 
             async fn archive_record(&self, id: Uuid) -> StoreResult<Option<($crate::store::ArchiveSummary, String)>> {
-                let row: Option<(
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                    String,
-                    String,
-                    String,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    i64,
-                    String,
-                )> = sqlx::query_as(super::lifecycle::ARCHIVE_RECORD).bind(id.to_string()).fetch_optional(&self.pool).await?;
+                let row: Option<super::lifecycle::ArchiveRecordTuple> =
+                    sqlx::query_as(super::lifecycle::ARCHIVE_RECORD).bind(id.to_string()).fetch_optional(&self.pool).await?;
                 row.map(|t| {
                     let summary =
                         super::lifecycle::archive_summary((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9, t.10))?;

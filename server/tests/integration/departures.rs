@@ -36,79 +36,96 @@ fn phone_replica(young_person: Uuid) -> PlanDocument {
     doc
 }
 
-/// Every `table.column` of the schema (the database's catalogue) holding `id` (either form) or
-/// `email` somewhere in its text, with how many rows.
-async fn rows_referring(db: &TestDb, id: Uuid, email: &str) -> Vec<String> {
-    let patterns = [format!("%{id}%"), format!("%{}%", id.simple()), format!("%{email}%")];
-    let mut found = Vec::new();
-    match db.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.dir.join("pass-emploi.db").display()))
-                .await
-                .unwrap();
-            let tables: Vec<(String,)> = sqlx::query_as(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name <> '_sqlx_migrations'",
-            )
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-            assert!(tables.len() >= 20, "the catalogue lists the schema: {tables:?}");
-            for (table,) in tables {
-                let columns: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info($1)")
-                    .bind(&table)
-                    .fetch_all(&pool)
+/// The test database opened beside the store, for what the store does not answer.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn open(db: &TestDb) -> Raw {
+        match db.backend {
+            Backend::Sqlite => Raw::Sqlite(
+                sqlx::SqlitePool::connect(&format!("sqlite:{}", db.dir.join("pass-emploi.db").display()))
                     .await
-                    .unwrap();
-                for (column,) in columns {
-                    let query = format!(
-                        "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE $1 \
-                         OR CAST(\"{column}\" AS TEXT) LIKE $2 OR CAST(\"{column}\" AS TEXT) LIKE $3"
-                    );
-                    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(query))
-                        .bind(&patterns[0])
-                        .bind(&patterns[1])
-                        .bind(&patterns[2])
-                        .fetch_one(&pool)
-                        .await
-                        .unwrap();
-                    if n > 0 {
-                        found.push(format!("{table}.{column} ({n})"));
-                    }
-                }
-            }
-            pool.close().await;
+                    .unwrap(),
+            ),
+            Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(db.url.as_deref().unwrap()).await.unwrap()),
         }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(db.url.as_deref().unwrap()).await.unwrap();
-            let columns: Vec<(String, String)> = sqlx::query_as(
+    }
+
+    /// `SELECT COUNT(*) …` with text parameters.
+    async fn count(&self, query: String, params: &[&str]) -> i64 {
+        let (n,): (i64,) = match self {
+            Raw::Sqlite(pool) => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(query));
+                for p in params {
+                    q = q.bind(p.to_string());
+                }
+                q.fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(query));
+                for p in params {
+                    q = q.bind(p.to_string());
+                }
+                q.fetch_one(pool).await.unwrap()
+            }
+        };
+        n
+    }
+
+    /// Every `(table, column)` of the schema, from the database's own catalogue.
+    async fn columns(&self) -> Vec<(String, String)> {
+        let columns: Vec<(String, String)> = match self {
+            Raw::Sqlite(pool) => sqlx::query_as(
+                "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+                 ORDER BY m.name, c.cid",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+            Raw::Postgres(pool) => sqlx::query_as(
                 "SELECT table_name::text, column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
                  ORDER BY table_name, ordinal_position",
             )
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await
-            .unwrap();
-            assert!(columns.len() >= 100, "the catalogue lists the schema: {} columns", columns.len());
-            for (table, column) in columns {
-                let query = format!(
-                    "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE $1 \
-                     OR CAST(\"{column}\" AS TEXT) LIKE $2 OR CAST(\"{column}\" AS TEXT) LIKE $3"
-                );
-                let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(query))
-                    .bind(&patterns[0])
-                    .bind(&patterns[1])
-                    .bind(&patterns[2])
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                if n > 0 {
-                    found.push(format!("{table}.{column} ({n})"));
-                }
-            }
-            pool.close().await;
+            .unwrap(),
+        };
+        let tables: std::collections::BTreeSet<&str> = columns.iter().map(|(t, _)| t.as_str()).collect();
+        assert!(tables.len() >= 20, "the catalogue lists the schema: {tables:?}");
+        columns
+    }
+
+    async fn close(self) {
+        match self {
+            Raw::Sqlite(pool) => pool.close().await,
+            Raw::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Every `table.column` of the schema (the database's catalogue) holding `id` (either form) or
+/// `email` somewhere in its text, with how many rows.
+async fn rows_referring(db: &TestDb, id: Uuid, email: &str) -> Vec<String> {
+    let patterns = [format!("%{id}%"), format!("%{}%", id.simple()), format!("%{email}%")];
+    let params: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    let raw = Raw::open(db).await;
+    let mut found = Vec::new();
+    for (table, column) in raw.columns().await {
+        let query = format!(
+            "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE $1 \
+             OR CAST(\"{column}\" AS TEXT) LIKE $2 OR CAST(\"{column}\" AS TEXT) LIKE $3"
+        );
+        let n = raw.count(query, &params).await;
+        if n > 0 {
+            found.push(format!("{table}.{column} ({n})"));
+        }
+    }
+    raw.close().await;
     found
 }
 
@@ -493,23 +510,11 @@ fn notification(recipient: Uuid, channel: &str, status: &str, at: DateTime<Utc>)
     }
 }
 
-async fn count(db: &TestDb, query: &'static str, id: Uuid) -> i64 {
-    match db.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.dir.join("pass-emploi.db").display()))
-                .await
-                .unwrap();
-            let (n,): (i64,) = sqlx::query_as(query).bind(id.to_string()).fetch_one(&pool).await.unwrap();
-            pool.close().await;
-            n
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(db.url.as_deref().unwrap()).await.unwrap();
-            let (n,): (i64,) = sqlx::query_as(query).bind(id.to_string()).fetch_one(&pool).await.unwrap();
-            pool.close().await;
-            n
-        }
-    }
+async fn count(db: &TestDb, query: &str, id: Uuid) -> i64 {
+    let raw = Raw::open(db).await;
+    let n = raw.count(query.to_owned(), &[&id.to_string()]).await;
+    raw.close().await;
+    n
 }
 
 async fn notifications_dead_letters_and_devices_go_after_their_periods(db: &TestDb) {
