@@ -204,6 +204,11 @@ pub(super) const ERASE: &[&str] = &[
     "DELETE FROM users WHERE id = $1",
 ];
 
+/// `$1` = a document: its [`DocumentFingerprint`].
+pub(super) const FINGERPRINT: &str = "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(seq), 0) AS BIGINT), \
+       CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) \
+     FROM document_chunks WHERE document_id = $1";
+
 /// `$1` = the young person: the token families to announce as revoked.
 pub(super) const FAMILIES_OF: &str = "SELECT family_id FROM access_tokens WHERE user_id = $1 \
      UNION SELECT family_id FROM refresh_tokens WHERE user_id = $1";
@@ -241,11 +246,7 @@ macro_rules! impl_lifecycle {
             }
 
             async fn document_fingerprint(&self, document_id: &str) -> StoreResult<(i64, i64, i64)> {
-                Ok(sqlx::query_as(
-                    "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(seq), 0) AS BIGINT), \
-                       CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) \
-                     FROM document_chunks WHERE document_id = $1",
-                )
+                Ok(sqlx::query_as(super::lifecycle::FINGERPRINT)
                 .bind(document_id)
                 .fetch_one(&self.pool)
                 .await?)
@@ -278,11 +279,7 @@ macro_rules! impl_lifecycle {
                     Some(_) => {}
                 }
                 if let (Some(expected), Some((document,))) = (erasure.read_at, &document_id) {
-                    let now: (i64, i64, i64) = sqlx::query_as(
-                        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(MAX(seq), 0) AS BIGINT), \
-                           CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) \
-                         FROM document_chunks WHERE document_id = $1",
-                    )
+                    let now: (i64, i64, i64) = sqlx::query_as(super::lifecycle::FINGERPRINT)
                     .bind(document)
                     .fetch_one(&mut *tx)
                     .await?;
