@@ -3,7 +3,8 @@
 //! day: appointments on weekdays in office hours (Europe/Paris), some past and closed, some past
 //! and still to close, this week's and next week's; actions late, done and waiting for their
 //! qualification, qualified; young people active today and others silent for two weeks; one
-//! followed temporarily by the other adviser; one created but not activated yet.
+//! followed temporarily by the other adviser; one created but not activated yet; one who left
+//! (archived « Formation »: the structure's « Archives » page has an entry).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use sync_core::edit::{ActionPatch, NewAction, NewAppointment, NewTask};
@@ -59,6 +60,9 @@ const TEMPORARY: usize = 8;
 
 /// The young person the first adviser created this week, who has not activated their account.
 const NOT_ACTIVATED: (&str, &str) = ("Rayan", "Girard");
+
+/// The young person who left for a training course: archived by the first adviser.
+const ARCHIVED: (&str, &str) = ("Tom", "Leroy");
 
 /// How long before the seed each young person last changed their plan themself, in hours.
 const LAST_SEEN_HOURS: [i64; 12] = [2, 26, 50, 12 * 24 + 3, 5, 4 * 24, 15 * 24 + 6, 3 * 24 + 5, 1, 21 * 24, 6 * 24, 30];
@@ -541,6 +545,38 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Option<Vec<Login>>> {
     seed_at(state, Utc::now()).await
 }
 
+/// Tom Leroy's plan, then his archive (« Formation », with the adviser's comment).
+async fn archive_one(
+    state: &AppState,
+    structure: Uuid,
+    adviser: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let (first, last) = ARCHIVED;
+    let email = format!("{}.{}@exemple.fr", slug(first), slug(last));
+    let (id, document_id) =
+        create_young_person(state, &email, first, last, structure, Some(adviser), Some(hash.to_owned())).await?;
+    populate(state, id, &document_id, adviser, None, YOUNG_PEOPLE.len(), now).await?;
+    let request = crate::lifecycle::ArchiveRequest {
+        reason: crate::lifecycle::ArchiveReason::Training,
+        ended_on: None,
+        comment: Some("Entrée en BTS MCO en alternance à la rentrée.".into()),
+    };
+    let today = crate::routes::young_people::today_for("Europe/Paris", now);
+    crate::lifecycle::archive(
+        state.store.as_ref(),
+        id,
+        &request,
+        crate::lifecycle::Actor::Adviser(adviser),
+        today,
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("archiving the demo's {first} {last}: {e}"))?;
+    Ok(())
+}
+
 /// [`seed`] as if it were `now` (the plans' dates are relative to it).
 pub async fn seed_at(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Option<Vec<Login>>> {
     if state.store.count_users().await? > 0 {
@@ -583,5 +619,6 @@ pub async fn seed_at(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Opt
     // Not among the logins (no password yet): activated with the code logged here.
     let (_, email, code) = create_not_activated(state, structure, advisers[0], now).await?;
     tracing::info!(%email, activation_code = %code, "demo: a young person not activated yet");
+    archive_one(state, structure, advisers[0], &hash, now).await?;
     Ok(Some(logins))
 }

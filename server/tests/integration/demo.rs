@@ -52,6 +52,13 @@ async fn check_week(db: &TestDb, at: Option<DateTime<Utc>>) {
     let email = |who: &str| logins.iter().find(|l| l.email.starts_with(who)).unwrap().id;
     let (karim, julie) = (email("karim."), email("julie."));
     let structure = t.store.user_by_id(karim).await.unwrap().unwrap().structure_id.unwrap();
+    // One young person left: the structure reads his archive, with his plan in it.
+    let archives = t.store.archives_of_structure(structure, 10).await.unwrap();
+    assert_eq!(archives.len(), 1);
+    assert_eq!((archives[0].reason.as_str(), archives[0].archived_by), ("training", Some(karim)));
+    let (_, export) = t.store.archive_record(archives[0].id).await.unwrap().unwrap();
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert!(export["plan"]["content"]["actions"].as_array().is_some_and(|a| !a.is_empty()));
 
     let now = at.unwrap_or_else(Utc::now);
     let paris = chrono_tz::Europe::Paris;
