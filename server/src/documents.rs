@@ -27,6 +27,10 @@ use crate::notifications::reminders;
 use crate::store::{DynStore, EventRow, NotificationContext, PlanWrite, Projections};
 use crate::sync::hub::{Hub, HubEvent};
 
+/// The origin of an erasure's announcement (`crate::lifecycle`): every instance, the one that
+/// erased included, forgets the plan and its sessions lose it; nothing is loaded.
+pub const ERASED: Uuid = Uuid::nil();
+
 /// Compact the change chunks into one snapshot when a document has this many.
 pub const COMPACT_EVERY: usize = 64;
 
@@ -468,16 +472,8 @@ impl Documents {
     pub async fn refresh(&self, document_id: &str) -> ApiResult<()> {
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
-        let chunks = self.store.load_document(document_id).await?;
-        if chunks.is_empty() {
-            // Erased (an archive, a deletion): nobody may read it any more.
-            guard.doc = None;
-            drop(guard);
-            self.plan_gone(document_id);
-            return Ok(());
-        }
         if let Some(sync) = guard.doc.as_mut() {
-            for chunk in chunks {
+            for chunk in self.store.load_document(document_id).await? {
                 if let Err(e) = sync.document_mut().load_incremental(&chunk) {
                     tracing::warn!(error = %e, document_id, "reloading a plan changed elsewhere");
                     guard.doc = None;
@@ -503,7 +499,9 @@ impl Documents {
         self.store.listen_plan_changes(tx).await?;
         tokio::spawn(async move {
             while let Some((origin, document_id)) = rx.recv().await {
-                if origin != self.instance_id {
+                if origin == ERASED {
+                    self.plan_gone(&document_id);
+                } else if origin != self.instance_id {
                     if let Err(e) = self.refresh(&document_id).await {
                         tracing::warn!(error = %e, document_id, "refreshing a plan changed elsewhere");
                     }

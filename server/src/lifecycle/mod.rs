@@ -4,10 +4,11 @@
 //! Every departure is one erasure in the store ([`crate::store::Lifecycle::erase_young_person`]):
 //! every row that refers to the young person goes in one transaction, their token families are
 //! announced as revoked (their sessions end on every instance), and the plan's erasure is
-//! announced as a plan change from no instance: every instance that holds the plan forgets it
-//! and its sessions lose access ([`crate::documents::Documents::refresh`]). An archive first
-//! freezes the young person's [`export`] into the archive row, which their structure reads for
-//! the archive period; the erasure checks that the plan did not change since it was read.
+//! announced as a plan change from [`crate::documents::ERASED`]: every instance forgets the plan
+//! and its sessions lose access ([`crate::documents::Documents::follow_other_instances`]). An
+//! archive first freezes the young person's [`export`] into the archive row, which their
+//! structure reads for the archive period; the erasure checks that the plan did not change since
+//! it was read.
 //! The advisers who followed the young person (but the one who acted) are told in their
 //! notification centre; the entry names the young person but holds no id of theirs.
 
@@ -214,7 +215,7 @@ async fn departure_notices(
 /// changes: a session that misses it loses the plan at its next access check.
 async fn announce_gone(store: &dyn Store, document_id: Option<&str>) {
     if let Some(document_id) = document_id {
-        if let Err(e) = store.announce_plan_change(Uuid::nil(), document_id).await {
+        if let Err(e) = store.announce_plan_change(crate::documents::ERASED, document_id).await {
             tracing::warn!(error = %e, document_id, "announcing an erased plan");
         }
     }
