@@ -2,10 +2,10 @@
 //! observe plans. Both speak the automerge-repo network protocol v1 through sync-core's frame
 //! codec and Automerge's sync protocol, one event loop per WebSocket.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use automerge::sync::{Message, State, SyncDoc};
@@ -59,8 +59,14 @@ pub struct Metrics {
     /// Raw bytes of the changes the phones made during their cycles.
     pub change_bytes: AtomicU64,
     pub changes: AtomicU64,
-    /// Edit sent by a phone → change applied by its observer.
-    pub latencies: Mutex<Vec<Duration>>,
+    /// Changes made by the phones that an observer applied during the cycles, summed over the
+    /// observers (one phone edit seen by 3 observers counts 3).
+    pub delivered: AtomicU64,
+    /// Changes an observer applied during the cycles that no phone made: the server's
+    /// compensations of refused edits (must stay 0).
+    pub compensations: AtomicU64,
+    /// `ephemeral` frames the phones received (the server's notices of undone edits; must stay 0).
+    pub notices: AtomicU64,
     /// First sync frame of a cycle → the server has every head of the phone.
     pub cycle_times: Mutex<Vec<Duration>>,
 }
@@ -74,14 +80,67 @@ impl Metrics {
     }
 }
 
-/// One plan of the workload, shared by its phone and its observer.
+/// One plan of the workload, shared by its phone and its observers.
 pub struct Plan {
     pub young_person_id: Uuid,
     pub document_id: DocumentId,
-    /// The heads of the plan's genesis change (the same bytes wherever it is made).
-    pub genesis: Vec<ChangeHash>,
-    /// Changes the phone has sent that the observer has not applied yet, in order.
-    pub targets: Mutex<VecDeque<(ChangeHash, Instant)>>,
+    /// The plan as the phone holds it before the run (saved bytes): its genesis change (the same
+    /// bytes wherever it is made) and `--history` changes.
+    pub initial: Vec<u8>,
+    /// The heads of `initial`: an observer is ready when it has them.
+    pub heads: Vec<ChangeHash>,
+    /// The actors the phone signs with; any other change reaching an observer during the cycles
+    /// is the server's (a compensation).
+    pub phone_actors: Mutex<Vec<ActorId>>,
+    /// The last change of each cycle the phone sent, and when (wall clock, so that a phone in
+    /// another process, `--phone-client js`, compares with the observers' clock).
+    pub sent: Mutex<Vec<(ChangeHash, SystemTime)>>,
+    /// Per observer of the plan: when each change reached it.
+    pub arrivals: Vec<Mutex<HashMap<ChangeHash, SystemTime>>>,
+}
+
+impl Plan {
+    pub fn new(
+        young_person_id: Uuid,
+        document_id: DocumentId,
+        initial: Vec<u8>,
+        observers: usize,
+    ) -> anyhow::Result<Self> {
+        let heads = PlanDocument::load(&initial)?.heads();
+        Ok(Plan {
+            young_person_id,
+            document_id,
+            initial,
+            heads,
+            phone_actors: Mutex::new(Vec::new()),
+            sent: Mutex::new(Vec::new()),
+            arrivals: (0..observers).map(|_| Mutex::new(HashMap::new())).collect(),
+        })
+    }
+
+    /// (sent, observer) pairs not arrived yet.
+    pub fn outstanding(&self) -> usize {
+        let sent = self.sent.lock().map(|s| s.clone()).unwrap_or_default();
+        self.arrivals
+            .iter()
+            .map(|a| a.lock().map(|a| sent.iter().filter(|(h, _)| !a.contains_key(h)).count()).unwrap_or(0))
+            .sum()
+    }
+
+    /// Edit sent by a phone → change applied by each observer.
+    pub fn latencies(&self) -> Vec<Duration> {
+        let sent = self.sent.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut out = Vec::new();
+        for a in &self.arrivals {
+            let Ok(a) = a.lock() else { continue };
+            for (h, at) in &sent {
+                if let Some(got) = a.get(h) {
+                    out.push(got.duration_since(*at).unwrap_or(Duration::ZERO));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What every peer needs.
@@ -232,10 +291,12 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
     let mut phase_rx = ctx.phase.clone();
     let mut link = Link::connect(ctx, url, format!("phone-{index}-{}", Uuid::new_v4().simple()), role).await?;
     let _ = ctx.events.send(Event::Joined);
-    let mut genesis = PlanDocument::genesis(plan.young_person_id)?;
-    genesis.set_actor(ActorId::random());
+    let mut initial = PlanDocument::load(&plan.initial)?;
+    let actor = ActorId::random();
+    initial.set_actor(actor.clone());
+    plan.phone_actors.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(actor);
     let author = Author::young_person(plan.young_person_id);
-    let mut sync = DocSync::new(plan.document_id, genesis);
+    let mut sync = DocSync::new(plan.document_id, initial);
 
     let mut initial = (false, false); // (sent, done)
     let mut cycle: Option<Instant> = None;
@@ -289,7 +350,7 @@ async fn run_phone(ctx: &Ctx, index: usize, url: &str, plan: &Plan) -> anyhow::R
                 ctx.metrics.changes.fetch_add(new_changes.len() as u64, Ordering::Relaxed);
                 let now = Instant::now();
                 if let Some(h) = last {
-                    plan.targets.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push_back((h, now));
+                    plan.sent.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push((h, SystemTime::now()));
                 }
                 cycle = Some(now);
                 if let Some(f) = sync.outgoing(&link) {
@@ -394,22 +455,29 @@ async fn handle<'a>(
             Ok(Some(document_id))
         }
         Frame::DocUnavailable { document_id, .. } => bail!("{}: doc-unavailable for {document_id}", link.peer_id),
+        Frame::Ephemeral { .. } => {
+            if matches!(role, Role::Phone) {
+                ctx.metrics.notices.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(None)
+        }
         Frame::Error { message, .. } => bail!("{}: error frame: {message}", link.peer_id),
         _ => Ok(None),
     }
 }
 
-/// An adviser's browser: requests the plans of its portfolio and applies whatever comes.
-pub async fn observer(ctx: Arc<Ctx>, index: usize, url: String, plans: Vec<Arc<Plan>>) {
-    if let Err(e) = run_observer(&ctx, index, &url, plans).await {
+/// An adviser's browser: requests the plans of its portfolio and applies whatever comes. `slot`
+/// tells the observers of one plan apart (`--observers`).
+pub async fn observer(ctx: Arc<Ctx>, index: usize, slot: usize, url: String, plans: Vec<Arc<Plan>>) {
+    if let Err(e) = run_observer(&ctx, index, slot, &url, plans).await {
         fail(&ctx, e);
     }
 }
 
-async fn run_observer(ctx: &Ctx, index: usize, url: &str, plans: Vec<Arc<Plan>>) -> anyhow::Result<()> {
+async fn run_observer(ctx: &Ctx, index: usize, slot: usize, url: &str, plans: Vec<Arc<Plan>>) -> anyhow::Result<()> {
     let role = Role::Observer;
     let mut phase_rx = ctx.phase.clone();
-    let mut link = Link::connect(ctx, url, format!("adviser-{index}-{}", Uuid::new_v4().simple()), role).await?;
+    let mut link = Link::connect(ctx, url, format!("adviser-{index}-{slot}-{}", Uuid::new_v4().simple()), role).await?;
     let mut docs: HashMap<DocumentId, (Arc<Plan>, DocSync)> = plans
         .into_iter()
         .map(|p| {
@@ -434,7 +502,7 @@ async fn run_observer(ctx: &Ctx, index: usize, url: &str, plans: Vec<Arc<Plan>>)
         if requested && !ready {
             ready = docs
                 .values_mut()
-                .all(|(p, d)| p.genesis.iter().all(|h| d.doc.automerge_mut().get_change_by_hash(h).is_some()));
+                .all(|(p, d)| p.heads.iter().all(|h| d.doc.automerge_mut().get_change_by_hash(h).is_some()));
             if ready {
                 let _ = ctx.events.send(Event::ObserverReady);
             }
@@ -445,9 +513,15 @@ async fn run_observer(ctx: &Ctx, index: usize, url: &str, plans: Vec<Arc<Plan>>)
                     if phase_rx.borrow().eq(&Phase::Stop) { break }
                     bail!("{}: the server closed the connection", link.peer_id)
                 };
+                let before = match frame_document(&frame).and_then(|id| docs.get_mut(&id)) {
+                    Some((_, d)) => Some(d.doc.heads()),
+                    None => None,
+                };
                 let applied = handle(ctx, role, &mut link, frame, |id| docs.get_mut(&id).map(|(_, d)| d)).await?;
-                if let Some((plan, d)) = applied.and_then(|id| docs.get_mut(&id)) {
-                    check_targets(ctx, plan, d)?;
+                if let (Some(before), Some((plan, d))) = (before, applied.and_then(|id| docs.get_mut(&id))) {
+                    // The phase now, not when this turn of the loop began.
+                    let cycles = *phase_rx.borrow() >= Phase::Go;
+                    record_arrivals(ctx, plan, slot, d, &before, cycles)?;
                 }
             }
             changed = phase_rx.changed() => changed?,
@@ -458,15 +532,39 @@ async fn run_observer(ctx: &Ctx, index: usize, url: &str, plans: Vec<Arc<Plan>>)
     Ok(())
 }
 
-/// Records the latency of every change of the phone that the observer now has.
-fn check_targets(ctx: &Ctx, plan: &Plan, d: &mut DocSync) -> anyhow::Result<()> {
-    let mut targets = plan.targets.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    while let Some((hash, sent)) = targets.front().copied() {
-        if d.doc.automerge_mut().get_change_by_hash(&hash).is_none() {
-            break;
-        }
-        targets.pop_front();
-        ctx.metrics.latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(sent.elapsed());
+fn frame_document(frame: &Frame) -> Option<DocumentId> {
+    match frame {
+        Frame::Sync { document_id, .. } | Frame::Request { document_id, .. } => Some(*document_id),
+        _ => None,
+    }
+}
+
+/// Notes when each new change reached this observer; during the cycles, counts the phones'
+/// changes (propagated edits) and anybody else's (compensations).
+fn record_arrivals(
+    ctx: &Ctx,
+    plan: &Plan,
+    slot: usize,
+    d: &mut DocSync,
+    before: &[ChangeHash],
+    cycles: bool,
+) -> anyhow::Result<()> {
+    let doc = d.doc.automerge_mut();
+    if !cycles || doc.get_heads() == before {
+        return Ok(());
+    }
+    let now = SystemTime::now();
+    let new: Vec<(ChangeHash, ActorId)> =
+        doc.get_changes(before).iter().map(|c| (c.hash(), c.actor_id().clone())).collect();
+    {
+        let actors = plan.phone_actors.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let mine = new.iter().filter(|(_, a)| actors.contains(a)).count() as u64;
+        ctx.metrics.delivered.fetch_add(mine, Ordering::Relaxed);
+        ctx.metrics.compensations.fetch_add(new.len() as u64 - mine, Ordering::Relaxed);
+    }
+    let mut arrivals = plan.arrivals[slot].lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    for (h, _) in new {
+        arrivals.insert(h, now);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! `sync-loadgen`: N phones, each with its own plan and its adviser observing it, doing sync
-//! cycles of k offline edits against our sync gateway and against the stock
+//! `sync-loadgen`: N phones, each with its own plan and K observing adviser connections, doing
+//! sync cycles of k offline edits against our sync gateway and against the stock
 //! `@automerge/automerge-repo-sync-server`, one after the other on the same machine; prints a
-//! markdown table of both and the ratio.
+//! markdown table of both and the ratio. Other modes: `--idle-only` (memory of idle connected
+//! phones), `--touch-plans N` (ours only: RSS while N stored plans are touched in turn).
 //!
 //! ```text
 //! cargo build --release -p server -p loadgen
@@ -9,21 +10,23 @@
 //! ```
 
 mod client;
+mod history;
+mod jsphones;
 mod procfs;
 mod seed;
+mod touch;
 
-use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use client::{Ctx, Event, Metrics, Phase, Plan};
 use procfs::{ServerProcess, free_addr};
-use sync_core::{DocumentId, PlanDocument};
+use sync_core::DocumentId;
 use tokio::sync::{Semaphore, mpsc, watch};
 use uuid::Uuid;
 
@@ -42,6 +45,14 @@ impl Target {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PhoneClient {
+    /// sync-core's frame codec and Automerge (Rust), in this process.
+    Rust,
+    /// Stock npm `@automerge/automerge-repo` 2.5 repos, driven by `js-phones/phones.mjs` (node).
+    Js,
+}
+
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Load generator for the sync gateway, side by side with the stock automerge-repo sync server")]
 struct Args {
@@ -57,6 +68,42 @@ struct Args {
     /// Plans per adviser; each adviser observes its portfolio over one WebSocket.
     #[arg(long, default_value_t = 1)]
     portfolio: usize,
+    /// Observer connections per portfolio, each its own WebSocket. On our server they are the
+    /// plans' adviser K times (the same token; `--sync-sessions-per-user` is lifted to K + 8).
+    #[arg(long, default_value_t = 1)]
+    observers: usize,
+    /// Changes of history each plan holds before the cycles (sync-core's edit API, deterministic):
+    /// stored by the seeding on our server, uploaded by the phone before "go" on the stock one.
+    #[arg(long, default_value_t = 0)]
+    history: usize,
+    /// Who the phones are.
+    #[arg(long, value_enum, default_value = "rust")]
+    phone_client: PhoneClient,
+    /// The folder of the JS phones' driver and npm packages (`--phone-client js`).
+    #[arg(long, default_value = "tests/loadgen/js-phones")]
+    js_phones_dir: PathBuf,
+    /// Runs each server under `taskset -c LIST` (`compare` pins the load generator to the other core).
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Memory only: the phones join and sync their plan once, then the run stops (no observers, no cycles).
+    #[arg(long)]
+    idle_only: bool,
+    /// Ours only: seeds this many small plans and touches each in turn through the REST API (read the
+    /// plan, create an action, as its adviser), sampling the server's RSS.
+    #[arg(long)]
+    touch_plans: Option<usize>,
+    /// Touch mode: plans between two RSS samples.
+    #[arg(long, default_value_t = 5000)]
+    sample_every: usize,
+    /// Touch mode: read only (no action created).
+    #[arg(long)]
+    touch_read_only: bool,
+    /// Our server's plan cache (`--doc-cache-mib`); its default (64) otherwise.
+    #[arg(long)]
+    doc_cache_mib: Option<usize>,
+    /// One more argument for our server's `serve` (repeat for several), e.g. `--ours-arg=--sync-messages-per-second=500`.
+    #[arg(long = "ours-arg", allow_hyphen_values = true)]
+    ours_args: Vec<String>,
     /// Servers to run, in this order.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "stock,ours")]
     servers: Vec<Target>,
@@ -99,8 +146,12 @@ struct Figures {
     cycle_p50: Duration,
     cycle_p99: Duration,
     cpu_seconds: f64,
-    /// The load generator's own CPU over the same span.
+    /// The load generator's own CPU over the same span (with the JS phones' node process).
     loadgen_cpu_seconds: f64,
+    /// Phone changes applied by observers, summed over observers.
+    delivered: u64,
+    compensations: u64,
+    notices: u64,
     frames: u64,
     peak_rss: u64,
     rss_start: u64,
@@ -124,6 +175,10 @@ impl Figures {
     fn idle_synced_per_phone(&self) -> f64 {
         self.rss_synced.saturating_sub(self.rss_start) as f64 / self.phones as f64
     }
+    /// Server CPU / (edits made by phones × observers that received them), µs.
+    fn cpu_per_propagated_edit_us(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.delivered.max(1) as f64
+    }
 }
 
 fn quantile(samples: &mut [Duration], q: f64) -> Duration {
@@ -143,9 +198,62 @@ struct Started {
     portfolios: Vec<Vec<usize>>,
 }
 
-fn plan(young_person_id: Uuid, document_id: DocumentId) -> anyhow::Result<Arc<Plan>> {
-    let genesis = PlanDocument::genesis(young_person_id)?.heads();
-    Ok(Arc::new(Plan { young_person_id, document_id, genesis, targets: Mutex::new(VecDeque::new()) }))
+/// A server's command, under `taskset -c` when asked.
+fn server_command(args: &Args, program: &Path) -> Command {
+    match &args.server_cpus {
+        Some(cpus) => {
+            let mut cmd = Command::new("taskset");
+            cmd.arg("-c").arg(cpus).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Every plan's first bytes: genesis, then `--history` changes.
+fn initial_plans(args: &Args) -> anyhow::Result<Vec<(Uuid, Vec<u8>)>> {
+    let ids: Vec<Uuid> = (0..args.phones).map(|_| Uuid::new_v4()).collect();
+    let t = Instant::now();
+    let bytes = history::build_all(&ids, args.history)?;
+    if args.history > 0 {
+        let total: usize = bytes.iter().map(Vec::len).sum();
+        eprintln!(
+            "  {} plans × {} changes of history made in {:.1} s ({:.0} KiB saved each)",
+            ids.len(),
+            args.history,
+            t.elapsed().as_secs_f64(),
+            total as f64 / 1024.0 / ids.len().max(1) as f64
+        );
+    }
+    Ok(ids.into_iter().zip(bytes).collect())
+}
+
+/// Our server's `serve` command with the workload's limits lifted.
+fn ours_command(args: &Args, data: &Path, addr: std::net::SocketAddr, connections: usize, dir: &Path) -> Command {
+    let mut cmd = server_command(args, &args.ours_bin);
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--listen")
+        .arg(addr.to_string())
+        // Every phone and every observer holds a socket: the deployment's connection cap
+        // (768 by default) is lifted to what the workload needs, as the stock server has none.
+        .arg("--http-max-connections")
+        .arg((connections + 64).to_string())
+        // `--observers K`: the adviser holds K sessions (8 by default).
+        .arg("--sync-sessions-per-user")
+        .arg((args.observers + 8).to_string())
+        .env("RUST_LOG", std::env::var("LOADGEN_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+        .current_dir(dir);
+    if let Some(mib) = args.doc_cache_mib {
+        cmd.arg("--doc-cache-mib").arg(mib.to_string());
+    }
+    cmd.args(&args.ours_args);
+    match &args.database_url {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    cmd
 }
 
 async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
@@ -159,17 +267,20 @@ async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Re
         Target::Stock => "stock.log",
         Target::Ours => "ours.log",
     });
+    let observers = if args.idle_only { 0 } else { args.observers };
+    let young = initial_plans(args)?;
     match target {
         Target::Stock => {
             let entry = args.stock_dir.join("node_modules/@automerge/automerge-repo-sync-server/src/index.js");
             if !entry.exists() {
                 bail!("{} missing: run `npm ci` in {}", entry.display(), args.stock_dir.display());
             }
-            let mut cmd = Command::new(&args.node);
+            let mut cmd = server_command(args, &args.node);
             cmd.arg(&entry).env("PORT", addr.port().to_string()).env("DATA_DIR", &data).current_dir(dir);
             let process = ServerProcess::spawn(cmd, addr, &log)?;
-            let plans: Vec<Arc<Plan>> = (0..args.phones)
-                .map(|_| plan(Uuid::new_v4(), DocumentId::new_random()))
+            let plans: Vec<Arc<Plan>> = young
+                .into_iter()
+                .map(|(id, bytes)| Plan::new(id, DocumentId::new_random(), bytes, observers).map(Arc::new))
                 .collect::<anyhow::Result<_>>()?;
             let portfolios: Vec<Vec<usize>> = (0..args.phones)
                 .step_by(args.portfolio)
@@ -190,31 +301,21 @@ async fn start(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Re
             }
             let t = Instant::now();
             let (seeded, advisers) =
-                seed::seed(args.database_url.as_deref(), &data, args.phones, args.portfolio).await?;
+                seed::seed(args.database_url.as_deref(), &data, young.clone(), args.portfolio, true).await?;
             eprintln!("  seeded {} young people in {:.1} s", seeded.len(), t.elapsed().as_secs_f64());
-            let mut cmd = Command::new(&args.ours_bin);
-            cmd.arg("serve")
-                .arg("--data-dir")
-                .arg(&data)
-                .arg("--listen")
-                .arg(addr.to_string())
-                // Every phone and every observer holds a socket: the deployment's connection cap
-                // (768 by default) is lifted to what the workload needs, as the stock server has none.
-                .arg("--http-max-connections")
-                .arg((2 * args.phones + 64).to_string())
-                .env("RUST_LOG", std::env::var("LOADGEN_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
-                .current_dir(dir);
-            match &args.database_url {
-                Some(url) => cmd.env("DATABASE_URL", url),
-                None => cmd.env_remove("DATABASE_URL"),
-            };
+            let connections = args.phones + advisers.len() * observers;
+            let cmd = ours_command(args, &data, addr, connections, dir);
             let process = ServerProcess::spawn(cmd, addr, &log)?;
             let url = |token: &str| format!("ws://{addr}/sync?token={token}");
             Ok(Started {
                 process,
                 phone_urls: seeded.iter().map(|s| url(&s.token)).collect(),
                 observer_urls: advisers.iter().map(|a| url(&a.token)).collect(),
-                plans: seeded.iter().map(|s| plan(s.young_person_id, s.document_id)).collect::<anyhow::Result<_>>()?,
+                plans: seeded
+                    .iter()
+                    .zip(young)
+                    .map(|(s, (_, bytes))| Plan::new(s.young_person_id, s.document_id, bytes, observers).map(Arc::new))
+                    .collect::<anyhow::Result<_>>()?,
                 portfolios: advisers.into_iter().map(|a| a.plans).collect(),
             })
         }
@@ -246,7 +347,17 @@ async fn wait_for(
 }
 
 async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Result<Figures> {
-    eprintln!("== {} ({} phones × {} cycles × {} edits)", target.name(), args.phones, args.cycles, args.edits);
+    eprintln!(
+        "== {} ({} phones ({:?}) × {} cycles × {} edits, history {}, {} observer(s) per portfolio of {})",
+        target.name(),
+        args.phones,
+        args.phone_client,
+        args.cycles,
+        args.edits,
+        args.history,
+        args.observers,
+        args.portfolio
+    );
     let started = start(target, args, dir).await?;
     let server = &started.process;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -265,49 +376,84 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         cycle_timeout: Duration::from_secs(args.cycle_timeout_secs),
         think: Duration::from_millis(args.think_ms),
     });
-    let setup = Duration::from_secs(120);
+    let setup = Duration::from_secs(120 + (args.history as u64 * args.phones as u64) / 2000);
     let mut tasks = Vec::new();
-    for (i, (url, plan)) in started.phone_urls.iter().zip(&started.plans).enumerate() {
-        tasks.push(tokio::spawn(client::phone(ctx.clone(), i, url.clone(), plan.clone())));
+    let mut js = None;
+    match args.phone_client {
+        PhoneClient::Rust => {
+            for (i, (url, plan)) in started.phone_urls.iter().zip(&started.plans).enumerate() {
+                tasks.push(tokio::spawn(client::phone(ctx.clone(), i, url.clone(), plan.clone())));
+            }
+        }
+        PhoneClient::Js => {
+            js = Some(jsphones::JsPhones::spawn(args, dir, &ctx, &started.phone_urls, &started.plans)?);
+        }
     }
+    let js_phase = |js: &mut Option<jsphones::JsPhones>, phase: Phase| -> anyhow::Result<()> {
+        if let Some(js) = js {
+            js.phase(phase)?;
+        }
+        Ok(())
+    };
     wait_for(&mut events, args.phones, "phones joining", |e| matches!(e, Event::Joined), setup).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server.stats()?.rss;
     eprintln!("  {} phones joined", args.phones);
 
     phase_tx.send(Phase::InitialSync)?;
+    js_phase(&mut js, Phase::InitialSync)?;
     wait_for(&mut events, args.phones, "first sync of the plans", |e| matches!(e, Event::Synced), setup).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_synced = server.stats()?.rss;
     eprintln!("  {} plans synced", args.phones);
+    if args.idle_only {
+        phase_tx.send(Phase::Stop)?;
+        js_phase(&mut js, Phase::Stop)?;
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        let figures = Figures { rss_start, rss_joined, rss_synced, phones: args.phones, ..Figures::default() };
+        eprintln!(
+            "  RSS per idle phone: {:.1} KiB joined, {:.1} KiB synced",
+            figures.idle_joined_per_phone() / 1024.0,
+            figures.idle_synced_per_phone() / 1024.0
+        );
+        return Ok(figures);
+    }
 
     phase_tx.send(Phase::Observe)?;
+    js_phase(&mut js, Phase::Observe)?;
+    let mut observers = 0;
     for (i, (url, portfolio)) in started.observer_urls.iter().zip(&started.portfolios).enumerate() {
         let plans: Vec<Arc<Plan>> = portfolio.iter().map(|&p| started.plans[p].clone()).collect();
         if plans.is_empty() {
             continue;
         }
-        tasks.push(tokio::spawn(client::observer(ctx.clone(), i, url.clone(), plans)));
+        for slot in 0..args.observers {
+            tasks.push(tokio::spawn(client::observer(ctx.clone(), i, slot, url.clone(), plans.clone())));
+            observers += 1;
+        }
     }
-    let observers = started.portfolios.iter().filter(|p| !p.is_empty()).count();
     wait_for(&mut events, observers, "observers loading the plans", |e| matches!(e, Event::ObserverReady), setup)
         .await?;
     eprintln!("  {observers} observers ready");
 
     let before = server.stats()?;
     let self_before = procfs::ProcStats::read(std::process::id())?;
+    let js_before = js.as_ref().map(|j| j.cpu_seconds()).transpose()?.unwrap_or(0.0);
     let frames_before = metrics.frames.load(Ordering::Relaxed);
     let bytes_before = (metrics.wire_bytes(), metrics.phone_up.load(Ordering::Relaxed));
     let observer_down_before = metrics.observer_down.load(Ordering::Relaxed);
     let go = Instant::now();
     phase_tx.send(Phase::Go)?;
+    js_phase(&mut js, Phase::Go)?;
     let run_timeout = Duration::from_secs(args.cycle_timeout_secs * (args.cycles as u64 + 1));
     wait_for(&mut events, args.phones, "cycles", |e| matches!(e, Event::CyclesDone), run_timeout).await?;
     let wall = go.elapsed();
     // Then every observer must have every change.
     let deadline = Instant::now() + Duration::from_secs(args.cycle_timeout_secs);
     loop {
-        let outstanding: usize = started.plans.iter().map(|p| p.targets.lock().map(|t| t.len()).unwrap_or(0)).sum();
+        let outstanding: usize = started.plans.iter().map(|p| p.outstanding()).sum();
         if outstanding == 0 {
             break;
         }
@@ -322,15 +468,27 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
     let wall_observed = go.elapsed();
     let after = server.stats()?;
     let self_after = procfs::ProcStats::read(std::process::id())?;
+    let js_after = js.as_ref().map(|j| j.cpu_seconds()).transpose()?.unwrap_or(0.0);
     let frames = metrics.frames.load(Ordering::Relaxed) - frames_before;
     let wire_bytes = metrics.wire_bytes() - bytes_before.0;
     let phone_up = metrics.phone_up.load(Ordering::Relaxed) - bytes_before.1;
     let observer_down = metrics.observer_down.load(Ordering::Relaxed) - observer_down_before;
+    // A compensation or a notice may trail the last acknowledgement a little.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     phase_tx.send(Phase::Stop)?;
+    js_phase(&mut js, Phase::Stop)?;
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
     }
-    let mut latencies = std::mem::take(&mut *metrics.latencies.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    if let Some(js) = js.take() {
+        js.finish(Duration::from_secs(10))?;
+    }
+    while let Ok(ev) = events.try_recv() {
+        if let Event::Failed(e) = ev {
+            eprintln!("  after the run: {e}");
+        }
+    }
+    let mut latencies: Vec<Duration> = started.plans.iter().flat_map(|p| p.latencies()).collect();
     let mut cycle_times = std::mem::take(&mut *metrics.cycle_times.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     let figures = Figures {
         cycles: args.phones * args.cycles,
@@ -342,7 +500,10 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         cycle_p50: quantile(&mut cycle_times, 0.5),
         cycle_p99: quantile(&mut cycle_times, 0.99),
         cpu_seconds: after.cpu_seconds - before.cpu_seconds,
-        loadgen_cpu_seconds: self_after.cpu_seconds - self_before.cpu_seconds,
+        loadgen_cpu_seconds: self_after.cpu_seconds - self_before.cpu_seconds + js_after - js_before,
+        delivered: metrics.delivered.load(Ordering::Relaxed),
+        compensations: metrics.compensations.load(Ordering::Relaxed),
+        notices: metrics.notices.load(Ordering::Relaxed),
         frames,
         peak_rss: after.peak_rss,
         rss_start,
@@ -356,11 +517,15 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         phones: args.phones,
     };
     eprintln!(
-        "  {:.0} cycles/s, latency p50 {:.1} ms p99 {:.1} ms, cpu {:.1} s",
+        "  {:.0} cycles/s, latency p50 {:.1} ms p99 {:.1} ms, cpu {:.2} s, {:.0} µs per propagated edit ({} propagated, {} compensations, {} notices)",
         figures.throughput(),
         ms(figures.latency_p50),
         ms(figures.latency_p99),
-        figures.cpu_seconds
+        figures.cpu_seconds,
+        figures.cpu_per_propagated_edit_us(),
+        figures.delivered,
+        figures.compensations,
+        figures.notices
     );
     Ok(figures)
 }
@@ -373,18 +538,59 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
+fn pinning(args: &Args) -> String {
+    match &args.server_cpus {
+        Some(cpus) => format!("servers pinned to CPU {cpus}, load generator to the others (taskset)"),
+        None => "not pinned".into(),
+    }
+}
+
+fn idle_table(args: &Args, results: &[(Target, Figures)]) -> String {
+    let mut out = format!(
+        "{} idle connected {:?} phones (joined, then each plan synced once), history {} changes, {}\n\n",
+        args.phones,
+        args.phone_client,
+        args.history,
+        pinning(args)
+    );
+    out.push_str("| server | RSS before (MiB) | RSS joined (MiB) | RSS synced (MiB) | per idle joined phone (KiB) | per idle phone, plan synced (KiB) |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for (t, f) in results {
+        out.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            t.name(),
+            mib(f.rss_start),
+            mib(f.rss_joined),
+            mib(f.rss_synced),
+            f.idle_joined_per_phone() / 1024.0,
+            f.idle_synced_per_phone() / 1024.0
+        ));
+    }
+    out
+}
+
 fn table(args: &Args, results: &[(Target, Figures)]) -> String {
     let mut out = String::new();
     let header: Vec<&str> = results.iter().map(|(t, _)| t.name()).collect();
     let both = results.len() == 2 && results[0].0 == Target::Stock && results[1].0 == Target::Ours;
+    if args.idle_only {
+        return idle_table(args, results);
+    }
     out.push_str(&format!(
-        "{} phones (one plan each) + {} observer connection(s) (portfolio {}), {} cycles × {} offline edits, think time {} ms\n\n",
+        "{} {} phones (one plan each) + {} observer connection(s) ({} per portfolio of {}), history {} changes, {} cycles × {} offline edits, think time {} ms, {}\n\n",
         args.phones,
-        args.phones.div_ceil(args.portfolio.max(1)),
+        match args.phone_client {
+            PhoneClient::Rust => "Rust",
+            PhoneClient::Js => "stock JS (automerge-repo 2.5)",
+        },
+        args.phones.div_ceil(args.portfolio.max(1)) * args.observers,
+        args.observers,
         args.portfolio,
+        args.history,
         args.cycles,
         args.edits,
-        args.think_ms
+        args.think_ms,
+        pinning(args)
     ));
     out.push_str(&format!("| metric | {} |", header.join(" | ")));
     if both {
@@ -394,7 +600,7 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
     out.push_str(&format!("|---|{}", "---|".repeat(results.len() + usize::from(both))));
     out.push('\n');
     type Row = (&'static str, fn(&Figures) -> f64, fn(f64) -> String);
-    let rows: [Row; 17] = [
+    let rows: [Row; 22] = [
         ("sync cycles per second", Figures::throughput, |v| format!("{v:.0}")),
         ("wall time of the cycles (s)", |f| f.wall.as_secs_f64(), |v| format!("{v:.2}")),
         ("… until every observer has every change (s)", |f| f.wall_observed.as_secs_f64(), |v| format!("{v:.2}")),
@@ -406,6 +612,19 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
         ("server CPU during the cycles (s)", |f| f.cpu_seconds, |v| format!("{v:.2}")),
         ("server CPU per cycle (ms)", |f| f.cpu_seconds * 1e3 / f.cycles as f64, |v| format!("{v:.2}")),
         ("load generator CPU, same span (s)", |f| f.loadgen_cpu_seconds, |v| format!("{v:.2}")),
+        (
+            "propagated edits (phone edits × observers that received them)",
+            |f| f.delivered as f64,
+            |v| format!("{v:.0}"),
+        ),
+        ("**server CPU per propagated edit (µs)**", Figures::cpu_per_propagated_edit_us, |v| format!("{v:.0}")),
+        (
+            "load generator CPU per propagated edit (µs)",
+            |f| f.loadgen_cpu_seconds * 1e6 / f.delivered.max(1) as f64,
+            |v| format!("{v:.0}"),
+        ),
+        ("compensations seen by observers (must be 0)", |f| f.compensations as f64, |v| format!("{v:.0}")),
+        ("notices received by phones (must be 0)", |f| f.notices as f64, |v| format!("{v:.0}")),
         (
             "frames per cycle (both ways, phone + observer)",
             |f| f.frames as f64 / f.cycles as f64,
@@ -457,8 +676,8 @@ fn table(args: &Args, results: &[(Target, Figures)]) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.phones == 0 || args.portfolio == 0 || args.cycles == 0 {
-        bail!("--phones, --portfolio and --cycles must be at least 1");
+    if args.phones == 0 || args.portfolio == 0 || args.cycles == 0 || args.observers == 0 {
+        bail!("--phones, --portfolio, --observers and --cycles must be at least 1");
     }
     let dir = match &args.work_dir {
         Some(d) => d.clone(),
@@ -469,8 +688,17 @@ async fn main() -> anyhow::Result<()> {
     let args = Args {
         ours_bin: std::path::absolute(&args.ours_bin)?,
         stock_dir: std::path::absolute(&args.stock_dir)?,
+        js_phones_dir: std::path::absolute(&args.js_phones_dir)?,
         ..args
     };
+    if let Some(n) = args.touch_plans {
+        let report = touch::run(&args, n, &dir).await?;
+        println!("{report}");
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        return Ok(());
+    }
     let mut results = Vec::new();
     for &target in &args.servers {
         let figures = run(target, &args, &dir).await.with_context(|| format!("{} run", target.name()))?;

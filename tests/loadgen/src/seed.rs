@@ -1,14 +1,16 @@
 //! Seeds our server's database directly through its store: a structure, advisers, young people
 //! with their plan's genesis snapshot, and access tokens (stored as their SHA-256 like the
-//! service does), so 1,000 people take seconds instead of an argon2 hash each.
+//! service does), so 1,000 people take seconds instead of an argon2 hash each. A plan's first
+//! snapshot is whatever the caller gives (its genesis, or genesis and `--history` changes).
 
 use std::path::Path;
 
 use chrono::{Duration, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use server::auth::tokens::{hash_token, new_token};
 use server::store::{self, NewUser};
+use sync_core::DocumentId;
 use sync_core::model::Role;
-use sync_core::{DocumentId, PlanDocument};
 use uuid::Uuid;
 
 pub struct SeededPlan {
@@ -38,20 +40,23 @@ fn user(id: Uuid, role: Role, email: String, structure_id: Uuid) -> NewUser {
     }
 }
 
-/// `phones` young people, one adviser per `portfolio` of them.
+/// One young person per `(id, snapshot)`, one adviser per `portfolio` of them; each young
+/// person gets an access token when `tokens` (the touch mode reaches plans through advisers only).
 pub async fn seed(
     database_url: Option<&str>,
     data_dir: &Path,
-    phones: usize,
+    young: Vec<(Uuid, Vec<u8>)>,
     portfolio: usize,
+    tokens: bool,
 ) -> anyhow::Result<(Vec<SeededPlan>, Vec<SeededAdviser>)> {
     let store = store::open(database_url, data_dir).await?;
     let now = Utc::now();
     let expires = now + Duration::days(1);
     let structure = Uuid::new_v4();
     store.create_structure(structure, &format!("Mission Locale de charge {}", structure.simple()), now).await?;
-    let mut plans = Vec::with_capacity(phones);
+    let phones = young.len();
     let mut advisers = Vec::new();
+    let mut adviser_of = Vec::with_capacity(phones);
     for chunk_start in (0..phones).step_by(portfolio.max(1)) {
         let adviser_id = Uuid::new_v4();
         let email = format!("conseiller.{}@charge.example.org", adviser_id.simple());
@@ -59,25 +64,37 @@ pub async fn seed(
         let token = new_token();
         store.insert_access_token(&hash_token(&token), adviser_id, Uuid::new_v4(), expires).await?;
         let end = (chunk_start + portfolio.max(1)).min(phones);
-        for _ in chunk_start..end {
-            let id = Uuid::new_v4();
-            let document_id = DocumentId::new_random();
-            let email = format!("jeune.{}@charge.example.org", id.simple());
-            let snapshot = PlanDocument::genesis(id)?.save();
-            store
-                .create_young_person(
-                    &user(id, Role::YoungPerson, email, structure),
-                    Some(adviser_id),
-                    &document_id.to_string(),
-                    &snapshot,
-                    now,
-                )
-                .await?;
-            let token = new_token();
-            store.insert_access_token(&hash_token(&token), id, Uuid::new_v4(), expires).await?;
-            plans.push(SeededPlan { young_person_id: id, document_id, token });
-        }
+        adviser_of.extend(std::iter::repeat_n(adviser_id, end - chunk_start));
         advisers.push(SeededAdviser { token, plans: (chunk_start..end).collect() });
     }
+    // A few writes in flight: SQLite commits one at a time, but the next one is ready.
+    let plans: Vec<SeededPlan> = futures_util::stream::iter(young.into_iter().zip(adviser_of))
+        .map(|((id, snapshot), adviser_id)| {
+            let store = store.clone();
+            async move {
+                let document_id = DocumentId::new_random();
+                let email = format!("jeune.{}@charge.example.org", id.simple());
+                store
+                    .create_young_person(
+                        &user(id, Role::YoungPerson, email, structure),
+                        Some(adviser_id),
+                        &document_id.to_string(),
+                        &snapshot,
+                        now,
+                    )
+                    .await?;
+                let token = if tokens {
+                    let token = new_token();
+                    store.insert_access_token(&hash_token(&token), id, Uuid::new_v4(), expires).await?;
+                    token
+                } else {
+                    String::new()
+                };
+                anyhow::Ok(SeededPlan { young_person_id: id, document_id, token })
+            }
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
     Ok((plans, advisers))
 }
