@@ -24,24 +24,87 @@ use crate::config::SyncConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
 use crate::notifications::reminders;
-use crate::store::{DynStore, EventRow, NotificationContext, PlanWrite, Projections};
+use crate::store::{
+    DynStore, EventRow, NotificationContext, PlanAnnouncement, PlanNews, PlanWrite, Projections, ReminderChanges,
+    StoreError, StoredChunk,
+};
 use crate::sync::hub::{Hub, HubEvent};
-
-/// The origin of an erasure's announcement (`crate::lifecycle`): every instance, the one that
-/// erased included, forgets the plan and its sessions lose it; nothing is loaded.
-pub const ERASED: Uuid = Uuid::nil();
-
-/// Compact the change chunks into one snapshot when a document has this many.
-pub const COMPACT_EVERY: usize = 64;
 
 #[derive(Default)]
 pub struct Slot {
     /// The loaded plan with the sync state of each peer syncing it.
     doc: Option<PlanSync>,
-    /// Chunks stored for this document (snapshot included).
-    chunks: usize,
+    /// The seq of the last stored chunk folded into `doc`: the next write is stored only if the
+    /// document's last chunk is still this one (see [`crate::store::Store::commit_plan_write`]).
+    seq: i64,
+    /// The seq of the latest stored snapshot: `seq - snapshot_seq` change chunks follow it.
+    snapshot_seq: i64,
     /// Saved bytes stored for this document.
     bytes: usize,
+}
+
+impl Slot {
+    /// Folds stored chunks (read after `self.seq`) into the bookkeeping.
+    fn count(&mut self, chunk: &StoredChunk) {
+        self.seq = chunk.seq;
+        if chunk.snapshot {
+            self.snapshot_seq = chunk.seq;
+            self.bytes = chunk.bytes.len();
+        } else {
+            self.bytes += chunk.bytes.len();
+        }
+    }
+
+    /// Folds chunks stored elsewhere after `self.seq` into the loaded plan. On an error the plan
+    /// may hold part of them: the caller drops it.
+    fn fold(&mut self, chunks: &[StoredChunk]) -> Result<(), sync_core::document::DocumentError> {
+        let Some(sync) = self.doc.as_mut() else {
+            return Ok(());
+        };
+        for chunk in chunks {
+            sync.document_mut().load_incremental(&chunk.bytes)?;
+        }
+        // What was folded in is stored already: the next incremental save starts after it.
+        sync.document_mut().save_incremental();
+        chunks.iter().for_each(|chunk| self.count(chunk));
+        Ok(())
+    }
+}
+
+/// What a write derives from the plan it stores: the snapshot when it compacts, the projections
+/// of the touched entities, the reminders. Derived again when another instance's chunks are
+/// folded in before the write is stored.
+struct Derive {
+    /// The entities whose rows are replaced; `None`: every row of the plan.
+    entities: Option<Vec<(Collection, Uuid)>>,
+    young_person_id: Uuid,
+    timezone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+    compact_every_chunks: u32,
+}
+
+impl Derive {
+    fn apply(&self, slot: &mut Slot, write: &mut PlanWrite) -> ApiResult<()> {
+        let change_chunks = slot.seq - slot.snapshot_seq;
+        let compact = change_chunks + 2 >= i64::from(self.compact_every_chunks);
+        let Some(sync) = slot.doc.as_mut() else {
+            return Err(ApiError::internal("document vanished"));
+        };
+        let doc = sync.document_mut();
+        write.after_seq = slot.seq;
+        write.snapshot = compact.then(|| doc.save());
+        let (projections, touched) = match &self.entities {
+            Some(entities) => {
+                (Projections::for_entities(doc, entities), Some(entities.iter().map(|(_, id)| *id).collect::<Vec<_>>()))
+            }
+            None => (Projections::from_plan(&doc.plan()), None),
+        };
+        write.reminders =
+            reminders::arm(self.young_person_id, self.timezone, &projections, touched.as_deref(), self.now);
+        write.projections = projections;
+        write.touched = touched;
+        Ok(())
+    }
 }
 
 struct Entry {
@@ -62,6 +125,8 @@ pub struct Documents {
     hub: Arc<Hub>,
     instance_id: Uuid,
     max_document_bytes: usize,
+    /// Chunks past which a write compacts the plan into one snapshot.
+    compact_every_chunks: u32,
     /// What each loaded plan accepts from its sync peers.
     sync_limits: SyncLimits,
     budget: usize,
@@ -94,6 +159,7 @@ impl Documents {
             hub,
             instance_id,
             max_document_bytes: sync.max_document_bytes,
+            compact_every_chunks: sync.compact_every_chunks,
             sync_limits: SyncLimits { message, ..SyncLimits::default() },
             budget: budget_bytes,
             lru: Mutex::default(),
@@ -141,7 +207,14 @@ impl Documents {
         }
     }
 
-    /// Drops a document from the cache (after a failed write).
+    /// Accounts for a plan its slot no longer holds (dropped after a failed write: the next
+    /// request reloads it). The slot itself stays: a second slot for the same plan would let two
+    /// copies of it write with the same actors.
+    fn unloaded(&self, document_id: &str) {
+        self.account(document_id, 0);
+    }
+
+    /// Drops a document's slot from the cache (an erased plan).
     fn forget(&self, document_id: &str) {
         let mut lru = self.lru.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = lru.entries.remove(document_id) {
@@ -165,17 +238,34 @@ impl Documents {
 
     async fn ensure_loaded<'a>(&self, document_id: &str, slot: &'a mut Slot) -> ApiResult<&'a mut PlanSync> {
         if slot.doc.is_none() {
-            let chunks = self.store.load_document(document_id).await?;
+            let chunks = self.store.load_chunks(document_id, 0).await?;
             if chunks.is_empty() {
                 return Err(ApiError::Internal(format!("document {document_id} has no chunks")));
             }
-            let bytes: Vec<u8> = chunks.concat();
+            *slot = Slot::default();
+            chunks.iter().for_each(|chunk| slot.count(chunk));
+            let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
             let doc = PlanDocument::load(&bytes).map_err(ApiError::internal)?;
-            slot.chunks = chunks.len();
-            slot.bytes = bytes.len();
             slot.doc = Some(PlanSync::with_limits(doc, self.sync_limits.clone()));
         }
         slot.doc.as_mut().ok_or_else(|| ApiError::internal("document vanished"))
+    }
+
+    /// Folds the chunks other instances stored after the loaded plan's last one into it; true if
+    /// there were any. A plan that is not loaded is left alone (it is read fresh when needed). On
+    /// an error the plan is dropped.
+    async fn catch_up(&self, document_id: &str, slot: &mut Slot) -> ApiResult<bool> {
+        if slot.doc.is_none() {
+            return Ok(false);
+        }
+        let folded = match self.store.load_chunks(document_id, slot.seq).await {
+            Ok(chunks) => slot.fold(&chunks).map(|()| !chunks.is_empty()).map_err(ApiError::internal),
+            Err(e) => Err(e.into()),
+        };
+        if folded.is_err() {
+            slot.doc = None;
+        }
+        folded
     }
 
     /// Reads a loaded plan.
@@ -225,17 +315,25 @@ impl Documents {
             let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
             let changes = doc.save_incremental();
             let by_young_person = user_id == young_person_id;
-            self.commit(
-                document_id,
-                young_person_id,
-                &mut guard,
-                &touched,
-                changes,
-                &outcome.events,
-                by_young_person,
-                now,
-            )
-            .await?;
+            let committed = self
+                .commit(
+                    document_id,
+                    young_person_id,
+                    &mut guard,
+                    &touched,
+                    changes,
+                    &outcome.events,
+                    by_young_person,
+                    now,
+                )
+                .await;
+            if committed.is_err() {
+                // A commit may fail after the database stored it (a connection lost at COMMIT):
+                // the change's actor and seq must never sign another change, so the user gets a
+                // fresh actor.
+                self.actors.lock().unwrap_or_else(|p| p.into_inner()).remove(&user_id);
+            }
+            committed?;
         }
         let Some(sync) = guard.doc.as_ref() else {
             return Err(ApiError::internal("document vanished"));
@@ -245,7 +343,9 @@ impl Documents {
     }
 
     /// Stores `changes` (with the plan's projections and `events`) in one transaction, then tells
-    /// every reader, here and on the other instances. On failure the cached plan is dropped.
+    /// every reader, here and on the other instances. When another instance stored a chunk of the
+    /// plan first, its chunks are folded in and the write is tried again (projections recomputed).
+    /// On failure the cached plan is dropped.
     /// `by_young_person`: the young person wrote them (their last activity becomes `now`).
     #[allow(clippy::too_many_arguments)]
     async fn commit(
@@ -259,72 +359,90 @@ impl Documents {
         by_young_person: bool,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
-        let compact = slot.chunks + 1 >= COMPACT_EVERY;
-        let Some(sync) = slot.doc.as_mut() else {
-            return Err(ApiError::internal("document vanished"));
-        };
-        let doc = sync.document_mut();
-        let snapshot = compact.then(|| doc.save());
-        // Only the entities this write touched get their rows replaced (reading the whole plan
-        // on every write would cost more than the write itself on a two-year plan).
-        let entities: Option<Vec<(Collection, Uuid)>> = if touched.whole_collections.is_empty() {
-            Some(touched.entities.iter().filter_map(|(c, id)| Uuid::parse_str(id).ok().map(|id| (*c, id))).collect())
-        } else {
-            None
-        };
-        let (projections, touched) = match entities {
-            Some(entities) => {
-                (Projections::for_entities(doc, &entities), Some(entities.iter().map(|(_, id)| *id).collect()))
+        let result =
+            self.try_commit(document_id, young_person_id, slot, touched, changes, events, by_young_person, now).await;
+        match result {
+            Ok(seq) => {
+                self.account(document_id, slot.bytes);
+                self.hub.publish(document_id, HubEvent::Changed);
+                self.announce(document_id, PlanNews::Changed { seq });
+                Ok(())
             }
-            None => (Projections::from_plan(&doc.plan()), None),
-        };
-        // Notifications and reminders go in the same transaction as the change (issue 6).
-        let context = match self.notification_context(young_person_id).await {
-            Ok(context) => context,
             Err(e) => {
                 // The plan in memory holds changes that are not stored: drop it.
                 slot.doc = None;
-                self.forget(document_id);
-                return Err(e);
+                self.unloaded(document_id);
+                Err(e)
             }
-        };
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn try_commit(
+        &self,
+        document_id: &str,
+        young_person_id: Uuid,
+        slot: &mut Slot,
+        touched: &Touched,
+        changes: Vec<u8>,
+        events: &[DomainEvent],
+        by_young_person: bool,
+        now: DateTime<Utc>,
+    ) -> ApiResult<i64> {
+        // Notifications and reminders go in the same transaction as the change (issue 6).
+        let context = self.notification_context(young_person_id).await?;
         let audience = Audience::new(young_person_id, &context);
-        let notifications = outbox::notifications_for_events(events, &audience, now);
-        let reminders = reminders::arm(young_person_id, audience.timezone, &projections, touched.as_deref(), now);
-        let write = PlanWrite {
-            document_id: document_id.to_owned(),
+        let derive = Derive {
+            // Only the entities this write touched get their rows replaced (reading the whole
+            // plan on every write would cost more than the write itself on a two-year plan).
+            entities: touched.whole_collections.is_empty().then(|| {
+                touched.entities.iter().filter_map(|(c, id)| Uuid::parse_str(id).ok().map(|id| (*c, id))).collect()
+            }),
             young_person_id,
-            changes: changes.clone(),
-            snapshot: snapshot.clone(),
-            projections,
-            touched,
+            timezone: audience.timezone,
+            now,
+            compact_every_chunks: self.compact_every_chunks,
+        };
+        let mut write = PlanWrite {
+            document_id: document_id.to_owned(),
+            after_seq: slot.seq,
+            young_person_id,
+            changes,
+            snapshot: None,
+            projections: Projections::default(),
+            touched: None,
             events: events.iter().map(EventRow::from_event).collect(),
-            notifications,
-            reminders,
+            notifications: outbox::notifications_for_events(events, &audience, now),
+            reminders: ReminderChanges::default(),
             by_young_person,
             at: now,
         };
-        if let Err(e) = self.store.commit_plan_write(&write).await {
-            slot.doc = None;
-            self.forget(document_id);
-            return Err(e.into());
-        }
-        match snapshot {
-            Some(s) => {
-                slot.chunks = 1;
-                slot.bytes = s.len();
+        derive.apply(slot, &mut write)?;
+        let mut catch_up = |chunks: Vec<StoredChunk>, write: &mut PlanWrite| {
+            slot.fold(&chunks).map_err(|e| StoreError::Corrupt(format!("a chunk stored elsewhere: {e}")))?;
+            derive.apply(slot, write).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        let seq = self.store.commit_plan_write(&mut write, &mut catch_up).await?;
+        slot.seq = seq;
+        match write.snapshot {
+            Some(snapshot) => {
+                slot.snapshot_seq = seq;
+                slot.bytes = snapshot.len();
             }
-            None => {
-                slot.chunks += 1;
-                slot.bytes += changes.len();
+            None => slot.bytes += write.changes.len(),
+        }
+        Ok(seq)
+    }
+
+    /// Tells every instance, after the plan's lock is released: the readers there catch up.
+    fn announce(&self, document_id: &str, news: PlanNews) {
+        let store = self.store.clone();
+        let announcement = PlanAnnouncement { origin: self.instance_id, document_id: document_id.to_owned(), news };
+        tokio::spawn(async move {
+            if let Err(e) = store.announce_plan(&announcement).await {
+                tracing::warn!(error = %e, document_id = announcement.document_id, "could not announce to other instances");
             }
-        }
-        self.account(document_id, slot.bytes);
-        self.hub.publish(document_id, HubEvent::Changed);
-        if let Err(e) = self.store.announce_plan_change(self.instance_id, document_id).await {
-            tracing::warn!(error = %e, document_id, "could not announce a plan change to other instances");
-        }
-        Ok(())
+        });
     }
 
     /// Applies one sync message from `peer_key` (written by `author`), stores what it brought
@@ -345,7 +463,7 @@ impl Documents {
         let refused = |guard: &mut Slot, reason: String| {
             // The plan may hold the refused changes: reload it from storage next time.
             guard.doc = None;
-            self.forget(document_id);
+            self.unloaded(document_id);
             ApiError::SyncRefused(reason)
         };
         let applied = match sync.apply(peer_key, message) {
@@ -361,7 +479,7 @@ impl Documents {
                 Err(e) => {
                     // The plan in memory holds the applied changes: drop it.
                     guard.doc = None;
-                    self.forget(document_id);
+                    self.unloaded(document_id);
                     return Err(e.into());
                 }
             };
@@ -371,7 +489,7 @@ impl Documents {
         }
         if let Err(e) = self.reserve_server_actor(now).await {
             guard.doc = None;
-            self.forget(document_id);
+            self.unloaded(document_id);
             return Err(e);
         }
         let Some(sync) = guard.doc.as_mut() else {
@@ -467,23 +585,22 @@ impl Documents {
         }
     }
 
-    /// Brings a loaded plan up to date after another instance changed it, then tells the local
-    /// readers. A plan that is not loaded will be read fresh when needed.
-    pub async fn refresh(&self, document_id: &str) -> ApiResult<()> {
+    /// Brings a loaded plan up to date after another instance stored its chunk `seq`, then tells
+    /// the local readers. A plan that is not loaded will be read fresh when needed.
+    pub async fn refresh(&self, document_id: &str, seq: i64) -> ApiResult<()> {
         let slot = self.slot(document_id);
         let mut guard = slot.lock().await;
-        if let Some(sync) = guard.doc.as_mut() {
-            for chunk in self.store.load_document(document_id).await? {
-                if let Err(e) = sync.document_mut().load_incremental(&chunk) {
-                    tracing::warn!(error = %e, document_id, "reloading a plan changed elsewhere");
-                    guard.doc = None;
-                    break;
-                }
-            }
+        let loaded = guard.doc.is_some();
+        if loaded && guard.seq >= seq {
+            // Already folded in (a write here caught up with it first).
+            return Ok(());
         }
+        let caught_up = self.catch_up(document_id, &mut guard).await;
+        let bytes = guard.bytes;
         drop(guard);
+        self.account(document_id, if caught_up.is_ok() { bytes } else { 0 });
         self.hub.publish(document_id, HubEvent::Changed);
-        Ok(())
+        caught_up.map(|_| ())
     }
 
     /// Forgets an erased plan and tells its sessions to check their access (they lose it).
@@ -492,18 +609,29 @@ impl Documents {
         self.hub.publish(document_id, HubEvent::AccessChanged);
     }
 
-    /// Follows the changes announced by the other instances sharing the database (PostgreSQL),
-    /// and the erasures announced by the retention pass (any database).
+    /// Who may read the plan changed (a transfer): its sessions here and on every other instance
+    /// check their access again.
+    pub fn access_changed(&self, document_id: &str) {
+        self.hub.publish(document_id, HubEvent::AccessChanged);
+        self.announce(document_id, PlanNews::AccessChanged);
+    }
+
+    /// Follows what the instances sharing the database announce (PostgreSQL; on SQLite, this
+    /// process's own announcements, erasures by the retention pass among them).
     pub async fn follow_other_instances(self: Arc<Self>) -> ApiResult<()> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-        self.store.listen_plan_changes(tx).await?;
+        self.store.listen_plans(tx).await?;
         tokio::spawn(async move {
-            while let Some((origin, document_id)) = rx.recv().await {
-                if origin == ERASED {
-                    self.plan_gone(&document_id);
-                } else if origin != self.instance_id {
-                    if let Err(e) = self.refresh(&document_id).await {
-                        tracing::warn!(error = %e, document_id, "refreshing a plan changed elsewhere");
+            while let Some(PlanAnnouncement { origin, document_id, news }) = rx.recv().await {
+                match news {
+                    // Every instance forgets an erased plan, the one that erased it included.
+                    PlanNews::Erased => self.plan_gone(&document_id),
+                    _ if origin == self.instance_id => {}
+                    PlanNews::AccessChanged => self.hub.publish(&document_id, HubEvent::AccessChanged),
+                    PlanNews::Changed { seq } => {
+                        if let Err(e) = self.refresh(&document_id, seq).await {
+                            tracing::warn!(error = %e, document_id, "catching up with a plan changed elsewhere");
+                        }
                     }
                 }
             }

@@ -42,6 +42,15 @@ pub struct SyncConfig {
         global = true
     )]
     pub revalidate_secs: u64,
+    /// A plan's stored chunks are compacted into one snapshot when a write would make this many.
+    #[arg(
+        long = "sync-compact-every-chunks",
+        env = "PASS_EMPLOI_SYNC_COMPACT_EVERY_CHUNKS",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(2..),
+        global = true
+    )]
+    pub compact_every_chunks: u32,
 }
 
 impl Default for SyncConfig {
@@ -54,6 +63,7 @@ impl Default for SyncConfig {
             ping_secs: 20,
             idle_secs: 60,
             revalidate_secs: 30,
+            compact_every_chunks: 64,
         }
     }
 }

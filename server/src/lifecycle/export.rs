@@ -119,10 +119,11 @@ pub async fn export(
     let (content, fingerprint) = match &document_id {
         Some(document_id) => {
             let fingerprint = store.document_fingerprint(document_id).await?;
-            let chunks = store.load_document(document_id).await?;
+            let chunks = store.load_chunks(document_id, 0).await?;
             // Loading and reading a long plan takes a few hundred milliseconds: off the workers.
             let plan = tokio::task::spawn_blocking(move || -> ApiResult<Plan> {
-                let doc = PlanDocument::load(&chunks.concat()).map_err(ApiError::internal)?;
+                let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
+                let doc = PlanDocument::load(&bytes).map_err(ApiError::internal)?;
                 Ok(doc.plan())
             })
             .await

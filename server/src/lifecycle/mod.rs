@@ -4,7 +4,7 @@
 //! Every departure is one erasure in the store ([`crate::store::Lifecycle::erase_young_person`]):
 //! every row that refers to the young person goes in one transaction, their token families are
 //! announced as revoked (their sessions end on every instance), and the plan's erasure is
-//! announced as a plan change from [`crate::documents::ERASED`]: every instance forgets the plan
+//! announced as [`crate::store::PlanNews::Erased`]: every instance forgets the plan
 //! and its sessions lose access ([`crate::documents::Documents::follow_other_instances`]). An
 //! archive first freezes the young person's [`export`] into the archive row, which their
 //! structure reads for the archive period; the erasure checks that the plan did not change since
@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::{Erased, Erasure, NewArchive, NewNotification, Store};
+use crate::store::{Erased, Erasure, NewArchive, NewNotification, PlanAnnouncement, PlanNews, Store};
 
 pub mod export;
 pub mod reasons;
@@ -215,7 +215,9 @@ async fn departure_notices(
 /// changes: a session that misses it loses the plan at its next access check.
 async fn announce_gone(store: &dyn Store, document_id: Option<&str>) {
     if let Some(document_id) = document_id {
-        if let Err(e) = store.announce_plan_change(crate::documents::ERASED, document_id).await {
+        let announcement =
+            PlanAnnouncement { origin: Uuid::nil(), document_id: document_id.to_owned(), news: PlanNews::Erased };
+        if let Err(e) = store.announce_plan(&announcement).await {
             tracing::warn!(error = %e, document_id, "announcing an erased plan");
         }
     }

@@ -97,11 +97,11 @@ pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: Tran
         TransferKind::Temporary => PortfolioKind::Temporary,
     };
     state.store.transfer(&body.young_person_ids, body.to_adviser_id, kind, Utc::now()).await?;
-    // Open sync sessions check their access again at once.
+    // Open sync sessions check their access again at once, on every instance.
     for id in &body.young_person_ids {
         state.documents.invalidate_notification_context(*id);
         if let Some(document_id) = state.store.document_of(*id).await? {
-            state.hub.publish(&document_id, crate::sync::hub::HubEvent::AccessChanged);
+            state.documents.access_changed(&document_id);
         }
     }
     Ok(Transferred { young_person_ids: body.young_person_ids, to_adviser_id: body.to_adviser_id, kind: body.kind })

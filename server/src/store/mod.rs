@@ -12,12 +12,14 @@ use sync_core::schema::Collection;
 use uuid::Uuid;
 
 mod adviser_views;
+mod announcements;
 mod lifecycle;
 mod postgres;
 mod sql;
 mod sqlite;
 
 pub use adviser_views::{AdviserViews, AgendaLine, PendingAction, PortfolioLine, PortfolioScope, StaffMember};
+pub use announcements::{PlanAnnouncement, PlanNews};
 pub use lifecycle::{AccountRecord, ArchiveSummary, DocumentFingerprint, Erased, Erasure, Lifecycle, NewArchive};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -292,10 +294,24 @@ impl EventRow {
     }
 }
 
+/// One stored chunk of a document: a snapshot (every change up to it) or changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredChunk {
+    pub seq: i64,
+    pub snapshot: bool,
+    pub bytes: Vec<u8>,
+}
+
+/// Folds chunks another instance stored into the writer's plan and rebuilds the write from it
+/// (snapshot, projections, reminders), while [`Store::commit_plan_write`] holds the plan's lock.
+pub type CatchUp<'a> = dyn FnMut(Vec<StoredChunk>, &mut PlanWrite) -> StoreResult<()> + Send + 'a;
+
 /// One acknowledged write of a plan: stored in one transaction.
 #[derive(Clone, Debug)]
 pub struct PlanWrite {
     pub document_id: String,
+    /// The seq of the last chunk the writer's copy of the plan holds (see `CatchUp`).
+    pub after_seq: i64,
     pub young_person_id: Uuid,
     /// The changes since the last save (`save_incremental`).
     pub changes: Vec<u8>,
@@ -541,18 +557,21 @@ pub trait Store: AdviserViews + Lifecycle + Send + Sync + 'static {
     /// already holds it.
     async fn reserve_actor(&self, actor_hex: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
-    /// Tells the other server instances that a plan changed (PostgreSQL NOTIFY; nothing to do for
-    /// SQLite, which serves one instance). `origin` names the instance that wrote.
-    async fn announce_plan_change(&self, origin: Uuid, document_id: &str) -> StoreResult<()>;
+    /// Tells every server instance sharing the database (this one included) what happened to a
+    /// plan: PostgreSQL NOTIFY, or inside this process for SQLite.
+    async fn announce_plan(&self, announcement: &PlanAnnouncement) -> StoreResult<()>;
 
-    /// Delivers every change announced by any instance (`(origin, document_id)`) to `changes`
-    /// until the receiver is dropped. SQLite: nothing is ever delivered.
-    async fn listen_plan_changes(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()>;
+    /// Delivers every plan announcement of any instance to `announcements` until the receiver is
+    /// dropped. Best effort: a missed one is caught up by the next write's compare-and-set.
+    async fn listen_plans(&self, announcements: tokio::sync::mpsc::Sender<PlanAnnouncement>) -> StoreResult<()>;
 
-    /// Every stored chunk of a document, in order (snapshot first).
-    async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>>;
-    /// Chunk, projections and events in one transaction.
-    async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()>;
+    /// The stored chunks of a document after `after_seq`, in order (0: all of them, the latest
+    /// snapshot first).
+    async fn load_chunks(&self, document_id: &str, after_seq: i64) -> StoreResult<Vec<StoredChunk>>;
+    /// Chunk, projections and events in one transaction, under the plan's row lock; returns the
+    /// chunk's seq. When the document holds chunks after `write.after_seq` (another instance's),
+    /// `catch_up` gets them first and rebuilds the write.
+    async fn commit_plan_write(&self, write: &mut PlanWrite, catch_up: &mut CatchUp<'_>) -> StoreResult<i64>;
     async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections>;
     async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>>;
 

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::sql;
 use super::{
-    ActionRow, AppointmentRow, EventRow, NewNotification, NewUser, NotificationContext, NotificationRow, PlanAccess,
-    PlanWrite, PortfolioKind, Projections, RefreshUse, ReminderClear, ReminderRow, StoreError, StoreResult, TaskRow,
-    TokenOwner, User, YoungPersonSummary, from_millis, millis,
+    ActionRow, AppointmentRow, CatchUp, EventRow, NewNotification, NewUser, NotificationContext, NotificationRow,
+    PlanAccess, PlanAnnouncement, PlanWrite, PortfolioKind, Projections, RefreshUse, ReminderClear, ReminderRow,
+    StoreError, StoreResult, StoredChunk, TaskRow, TokenOwner, User, YoungPersonSummary, from_millis, millis,
 };
 
 type Db = sqlx::Postgres;
@@ -38,17 +38,18 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    async fn announce(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
+    async fn announce(&self, announcement: &PlanAnnouncement) -> StoreResult<()> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(PLAN_CHANGES_CHANNEL)
-            .bind(format!("{origin} {document_id}"))
+            .bind(announcement.to_payload())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Listens on its own connection; reconnects (sqlx's listener does) until `changes` closes.
-    async fn listen(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
+    /// Listens on its own connection; reconnects (sqlx's listener does) until `announcements`
+    /// closes. NOTIFY reaches the announcing instance's listener too.
+    async fn listen(&self, announcements: tokio::sync::mpsc::Sender<PlanAnnouncement>) -> StoreResult<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(PLAN_CHANGES_CHANNEL).await?;
         tokio::spawn(async move {
@@ -56,18 +57,16 @@ impl PgStore {
                 let notification = match listener.recv().await {
                     Ok(n) => n,
                     Err(e) => {
-                        tracing::warn!(error = %e, "plan change listener: retrying");
+                        tracing::warn!(error = %e, "plan announcement listener: retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                         continue;
                     }
                 };
-                let Some((origin, document_id)) = notification.payload().split_once(' ') else {
+                let Some(announcement) = PlanAnnouncement::parse(notification.payload()) else {
+                    tracing::warn!(payload = notification.payload(), "unreadable plan announcement");
                     continue;
                 };
-                let Ok(origin) = Uuid::parse_str(origin) else {
-                    continue;
-                };
-                if changes.send((origin, document_id.to_owned())).await.is_err() {
+                if announcements.send(announcement).await.is_err() {
                     break;
                 }
             }

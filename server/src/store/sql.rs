@@ -397,12 +397,15 @@ macro_rules! impl_store {
                 row.map(|(id,)| sql::uuid(&id)).transpose()
             }
 
-            async fn announce_plan_change(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
-                self.announce(origin, document_id).await
+            async fn announce_plan(&self, announcement: &PlanAnnouncement) -> StoreResult<()> {
+                self.announce(announcement).await
             }
 
-            async fn listen_plan_changes(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
-                self.listen(changes).await
+            async fn listen_plans(
+                &self,
+                announcements: tokio::sync::mpsc::Sender<PlanAnnouncement>,
+            ) -> StoreResult<()> {
+                self.listen(announcements).await
             }
 
             async fn portfolio_summaries(
@@ -599,48 +602,76 @@ macro_rules! impl_store {
                 Ok(reserved.is_some())
             }
 
-            async fn load_document(&self, document_id: &str) -> StoreResult<Vec<Vec<u8>>> {
-                let rows: Vec<(Vec<u8>,)> =
-                    sqlx::query_as("SELECT bytes FROM document_chunks WHERE document_id = $1 ORDER BY seq")
-                        .bind(document_id)
-                        .fetch_all(&self.pool)
-                        .await?;
-                Ok(rows.into_iter().map(|(b,)| b).collect())
+            async fn load_chunks(&self, document_id: &str, after_seq: i64) -> StoreResult<Vec<StoredChunk>> {
+                let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT seq, kind, bytes FROM document_chunks WHERE document_id = $1 AND seq > $2 ORDER BY seq",
+                )
+                .bind(document_id)
+                .bind(after_seq)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, kind, bytes)| StoredChunk { seq, snapshot: kind == "snapshot", bytes })
+                    .collect())
             }
 
-            async fn commit_plan_write(&self, write: &PlanWrite) -> StoreResult<()> {
+            async fn commit_plan_write(
+                &self,
+                write: &mut PlanWrite,
+                catch_up: &mut CatchUp<'_>,
+            ) -> StoreResult<i64> {
                 let mut tx = self.pool.begin().await?;
+                // Claiming the next seq takes the document's row lock (PostgreSQL) or the
+                // database's write lock (SQLite): no other write of this plan interleaves.
+                let claimed: Option<(i64,)> =
+                    sqlx::query_as("UPDATE documents SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+                        .bind(&write.document_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some((seq,)) = claimed else {
+                    return Err(StoreError::NotFound(format!("document {}", write.document_id)));
+                };
+                if seq - 1 != write.after_seq {
+                    // Another instance stored chunks since the writer loaded the plan: they are
+                    // folded in (and the write rebuilt) while the lock holds.
+                    let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+                        "SELECT seq, kind, bytes FROM document_chunks WHERE document_id = $1 AND seq > $2 ORDER BY seq",
+                    )
+                    .bind(&write.document_id)
+                    .bind(write.after_seq)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let chunks =
+                        rows.into_iter().map(|(seq, kind, bytes)| StoredChunk { seq, snapshot: kind == "snapshot", bytes });
+                    catch_up(chunks.collect(), write)?;
+                    write.after_seq = seq - 1;
+                }
+                let write = &*write;
                 let at = millis(write.at);
                 let yp = write.young_person_id.to_string();
-                match &write.snapshot {
+                let (kind, bytes) = match &write.snapshot {
                     Some(snapshot) => {
-                        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
+                        // The snapshot folds every chunk stored before it.
+                        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1 AND seq < $2")
                             .bind(&write.document_id)
+                            .bind(seq)
                             .execute(&mut *tx)
                             .await?;
-                        sqlx::query(
-                            "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) \
-                             VALUES ($1, 1, 'snapshot', $2, $3)",
-                        )
-                        .bind(&write.document_id)
-                        .bind(snapshot.clone())
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
+                        ("snapshot", snapshot)
                     }
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) \
-                             SELECT $1, COALESCE(MAX(seq), 0) + 1, 'changes', $2, $3 \
-                             FROM document_chunks WHERE document_id = $1",
-                        )
-                        .bind(&write.document_id)
-                        .bind(write.changes.clone())
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
+                    None => ("changes", &write.changes),
+                };
+                sqlx::query(
+                    "INSERT INTO document_chunks (document_id, seq, kind, bytes, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&write.document_id)
+                .bind(seq)
+                .bind(kind)
+                .bind(bytes.as_slice())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
                 match &write.touched {
                     None => {
                         for table in [
@@ -783,7 +814,7 @@ macro_rules! impl_store {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(seq)
             }
 
             async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections> {

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::sql;
 use super::{
-    ActionRow, AppointmentRow, EventRow, NewNotification, NewUser, NotificationContext, NotificationRow, PlanAccess,
-    PlanWrite, PortfolioKind, Projections, RefreshUse, ReminderClear, ReminderRow, StoreError, StoreResult, TaskRow,
-    TokenOwner, User, YoungPersonSummary, from_millis, millis,
+    ActionRow, AppointmentRow, CatchUp, EventRow, NewNotification, NewUser, NotificationContext, NotificationRow,
+    PlanAccess, PlanAnnouncement, PlanWrite, PortfolioKind, Projections, RefreshUse, ReminderClear, ReminderRow,
+    StoreError, StoreResult, StoredChunk, TaskRow, TokenOwner, User, YoungPersonSummary, from_millis, millis,
 };
 
 type Db = sqlx::Sqlite;
@@ -29,7 +29,7 @@ pub struct SqliteStore {
     revocations: tokio::sync::broadcast::Sender<Uuid>,
     /// Plan changes announced in this process (the writer ignores its own; an erasure announced
     /// by the retention pass reaches the loaded plans).
-    plan_changes: tokio::sync::broadcast::Sender<(Uuid, String)>,
+    plan_changes: tokio::sync::broadcast::Sender<PlanAnnouncement>,
 }
 
 /// Revocations a slow listener may fall behind by (it then only misses the immediacy: sessions
@@ -73,14 +73,14 @@ impl SqliteStore {
     }
 
     /// One process serves an SQLite database: the announcement stays inside it.
-    async fn announce(&self, origin: Uuid, document_id: &str) -> StoreResult<()> {
+    async fn announce(&self, announcement: &PlanAnnouncement) -> StoreResult<()> {
         // No receiver (nobody follows the announcements) is not an error.
-        let _ = self.plan_changes.send((origin, document_id.to_owned()));
+        let _ = self.plan_changes.send(announcement.clone());
         Ok(())
     }
 
-    async fn listen(&self, changes: tokio::sync::mpsc::Sender<(Uuid, String)>) -> StoreResult<()> {
-        forward(self.plan_changes.subscribe(), changes, "plan changes");
+    async fn listen(&self, announcements: tokio::sync::mpsc::Sender<PlanAnnouncement>) -> StoreResult<()> {
+        forward(self.plan_changes.subscribe(), announcements, "plan announcements");
         Ok(())
     }
 

@@ -464,8 +464,10 @@ async fn portfolio_of_150(db: &TestDb) {
             ],
             tasks: Vec::new(),
         };
-        let write = PlanWrite {
+        let mut write = PlanWrite {
             document_id,
+            // The genesis snapshot is the plan's first chunk.
+            after_seq: 1,
             young_person_id: id,
             changes: Vec::new(),
             snapshot: None,
@@ -477,7 +479,7 @@ async fn portfolio_of_150(db: &TestDb) {
             by_young_person: i % 2 == 0,
             at,
         };
-        t.store.commit_plan_write(&write).await.unwrap();
+        t.store.commit_plan_write(&mut write, &mut |_, _| panic!("nobody else writes")).await.unwrap();
     }
     let started = std::time::Instant::now();
     let lines = t.store.portfolio_lines(PortfolioScope::Adviser(w.a), day("2026-03-04"), utc("2026-03-04T10:00:00Z"));

@@ -131,7 +131,7 @@ async fn rows_referring(db: &TestDb, id: Uuid, email: &str) -> Vec<String> {
 
 /// How many chunks the store holds for a document (snapshots and changes).
 async fn chunks_of(t: &TestApp, document_id: &str) -> usize {
-    t.store.load_document(document_id).await.unwrap().len()
+    t.store.load_chunks(document_id, 0).await.unwrap().len()
 }
 
 /// Y1 with something in every table that can refer to a young person: an action and a comment of

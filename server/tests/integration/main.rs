@@ -12,6 +12,7 @@ mod delivery;
 mod demo;
 mod departures;
 mod edges;
+mod instances;
 mod notifications;
 mod offline_client;
 mod sessions;

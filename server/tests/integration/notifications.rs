@@ -179,9 +179,10 @@ async fn edits_undone_goes_to_the_author_in_app_only(db: &TestDb) {
     let ctx = t.store.notification_context(w.y1).await.unwrap();
     let audience = server::notifications::outbox::Audience::new(w.y1, &ctx);
     // The same event committed twice (a replayed sync re-derives the same keys): one row.
-    for _ in 0..2 {
-        let write = PlanWrite {
+    for after_seq in 1..3 {
+        let mut write = PlanWrite {
             document_id: doc.clone(),
+            after_seq,
             young_person_id: w.y1,
             changes: Vec::new(),
             snapshot: None,
@@ -197,7 +198,8 @@ async fn edits_undone_goes_to_the_author_in_app_only(db: &TestDb) {
             by_young_person: false,
             at: now,
         };
-        t.store.commit_plan_write(&write).await.unwrap();
+        let stored = t.store.commit_plan_write(&mut write, &mut |_, _| panic!("nobody else writes")).await.unwrap();
+        assert_eq!(stored, after_seq + 1);
     }
     assert_eq!(rows(&t, w.y1).await, pairs(&[("edits_undone", "in_app")]));
     assert!(rows(&t, w.a).await.is_empty());

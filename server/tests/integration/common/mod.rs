@@ -106,6 +106,22 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each named `async fn(TestDb)` on PostgreSQL only (what needs several instances sharing
+/// one database; an SQLite file serves one process).
+#[macro_export]
+macro_rules! on_postgres {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await else { return };
+                super::$name(&db).await;
+                db.cleanup().await;
+            })+
+        }
+    };
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
