@@ -8,7 +8,7 @@
 // The edits are those of the Rust phones (sync-core's `offline_edits`), written with Automerge's
 // `change` in sync-core's schema: scalar strings (ImmutableString, as sync-core's Node::Str), dates
 // `YYYY-MM-DD`, instants RFC 3339 UTC with milliseconds, `created_by: {id, role}`, `comments: {}`.
-// A cycle is done when the server's heads (read from its sync messages) hold the cycle's last change.
+// A cycle is done when the server's heads (read from its sync messages) cover the phone's heads.
 
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
@@ -85,11 +85,15 @@ class Phone {
         } catch (e) {
           fail(`phone ${this.index}: undecodable sync message: ${e}`);
         }
-        this.waiters = this.waiters.filter((w) => !w());
+        this.recheck();
       }
     });
     await new Promise((resolve) => this.repo.networkSubsystem.once("peer", resolve));
     out(`joined ${this.index}`);
+  }
+
+  recheck() {
+    this.waiters = this.waiters.filter((w) => !w());
   }
 
   /** Resolves once `check` holds after a message from the server (or at once). */
@@ -114,6 +118,8 @@ class Phone {
     this.handle = this.repo.import(Buffer.from(this.spec.initial, "hex"), { docId: this.spec.documentId });
     if (!this.handle.isReady()) this.handle.doneLoading();
     this.handle.on("ephemeral-message", () => out(`notice ${this.index}`));
+    // The repo applies a server message after our listener saw it: check again then.
+    this.handle.on("heads-changed", () => this.recheck());
     await this.until(() => this.serverHasAll(), "first sync");
     out(`synced ${this.index} ${A.getActorId(this.handle.doc())}`);
   }
@@ -173,7 +179,8 @@ class Phone {
       const t0 = now();
       const [hash, changes, bytes] = this.edit();
       out(`sent ${this.index} ${hash} ${t0.toFixed(3)} ${changes} ${bytes}`);
-      await this.until(() => this.serverHeads.has(hash), `cycle ${c}`);
+      // Every local head (the cycle's last change, or a compensation on top of it) is the server's.
+      await this.until(() => this.serverHasAll(), `cycle ${c}`);
       out(`cycle ${this.index} ${(now() - t0).toFixed(3)}`);
     }
     out(`bytes ${this.index} ${a.up - base[0]} ${a.down - base[1]} ${a.frames - base[2]}`);
