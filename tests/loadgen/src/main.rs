@@ -124,6 +124,10 @@ struct Args {
     /// Pause between a phone's cycles, in ms (±50 %); 0 runs a closed loop at saturation.
     #[arg(long, default_value_t = 0)]
     think_ms: u64,
+    /// Joining, first sync and observers' loading each fail the run past this; 0: 120 s + 50 ms per
+    /// phone (the stock server takes its 10,000 phones' first syncs at ~75 per second on one core).
+    #[arg(long, default_value_t = 0)]
+    setup_timeout_secs: u64,
     /// A cycle not acknowledged by then fails the run.
     #[arg(long, default_value_t = 60)]
     cycle_timeout_secs: u64,
@@ -376,7 +380,10 @@ async fn run(target: Target, args: &Args, dir: &std::path::Path) -> anyhow::Resu
         cycle_timeout: Duration::from_secs(args.cycle_timeout_secs),
         think: Duration::from_millis(args.think_ms),
     });
-    let setup = Duration::from_secs(120 + (args.history as u64 * args.phones as u64) / 2000);
+    let setup = match args.setup_timeout_secs {
+        0 => Duration::from_secs(120 + args.phones as u64 / 20 + (args.history as u64 * args.phones as u64) / 2000),
+        s => Duration::from_secs(s),
+    };
     let mut tasks = Vec::new();
     let mut js = None;
     match args.phone_client {
