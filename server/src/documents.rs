@@ -93,16 +93,14 @@ impl Derive {
         let doc = sync.document_mut();
         write.after_seq = slot.seq;
         write.snapshot = compact.then(|| doc.save());
-        let (projections, touched) = match &self.entities {
-            Some(entities) => {
-                (Projections::for_entities(doc, entities), Some(entities.iter().map(|(_, id)| *id).collect::<Vec<_>>()))
-            }
-            None => (Projections::from_plan(&doc.plan()), None),
+        let projections = match &self.entities {
+            Some(entities) => Projections::for_entities(doc, entities),
+            None => Projections::from_plan(&doc.plan()),
         };
-        write.reminders =
-            reminders::arm(self.young_person_id, self.timezone, &projections, touched.as_deref(), self.now);
+        let ids: Option<Vec<Uuid>> = self.entities.as_ref().map(|e| e.iter().map(|(_, id)| *id).collect());
+        write.reminders = reminders::arm(self.young_person_id, self.timezone, &projections, ids.as_deref(), self.now);
         write.projections = projections;
-        write.touched = touched;
+        write.touched = self.entities.clone();
         Ok(())
     }
 }
@@ -133,6 +131,9 @@ pub struct Documents {
     lru: Mutex<Lru>,
     /// One Automerge actor per (user, server process), bound to the user in the database.
     actors: Mutex<HashMap<Uuid, ActorId>>,
+    /// Actors of sync peers known to be bound to a user (a binding never moves to someone else):
+    /// a message's actors are checked here before the database.
+    bound_actors: Mutex<HashMap<ActorId, Uuid>>,
     /// The actor of this process's compensating changes (no user owns it; a peer may not use it).
     server_actor: ActorId,
     /// Set once `server_actor` is reserved in the database, before its first change: a peer may
@@ -143,6 +144,9 @@ pub struct Documents {
     /// after [`CONTEXT_TTL`] for changes made through another instance.
     contexts: Mutex<HashMap<Uuid, (Instant, Arc<NotificationContext>)>>,
 }
+
+/// Actor bindings remembered; past this the cache starts again (about 100 bytes each).
+const MAX_CACHED_ACTORS: usize = 100_000;
 
 /// Cached contexts beyond which expired ones are swept.
 const MAX_CACHED_CONTEXTS: usize = 100_000;
@@ -164,6 +168,7 @@ impl Documents {
             budget: budget_bytes,
             lru: Mutex::default(),
             actors: Mutex::default(),
+            bound_actors: Mutex::default(),
             server_actor: ActorId::random(),
             server_actor_reserved: tokio::sync::OnceCell::new(),
             contexts: Mutex::default(),
@@ -319,6 +324,7 @@ impl Documents {
                 .commit(
                     document_id,
                     young_person_id,
+                    None,
                     &mut guard,
                     &touched,
                     changes,
@@ -347,11 +353,14 @@ impl Documents {
     /// plan first, its chunks are folded in and the write is tried again (projections recomputed).
     /// On failure the cached plan is dropped.
     /// `by_young_person`: the young person wrote them (their last activity becomes `now`).
+    /// `answered`: the sync peer whose message brought them, answered by the caller (its session
+    /// need not generate a message of its own).
     #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         document_id: &str,
         young_person_id: Uuid,
+        answered: Option<&str>,
         slot: &mut Slot,
         touched: &Touched,
         changes: Vec<u8>,
@@ -364,7 +373,7 @@ impl Documents {
         match result {
             Ok(seq) => {
                 self.account(document_id, slot.bytes);
-                self.hub.publish(document_id, HubEvent::Changed);
+                self.hub.publish(document_id, HubEvent::Changed { answered: answered.map(Arc::from) });
                 self.announce(document_id, PlanNews::Changed { seq });
                 Ok(())
             }
@@ -474,7 +483,7 @@ impl Documents {
             if *actor == self.server_actor {
                 return Err(refused(&mut guard, "changements signés par l'acteur du serveur".into()));
             }
-            let bound = match self.store.bind_actor(&actor.to_hex_string(), author.user_id, now).await {
+            let bound = match self.bind_actor(actor, author.user_id, now).await {
                 Ok(bound) => bound,
                 Err(e) => {
                     // The plan in memory holds the applied changes: drop it.
@@ -514,6 +523,7 @@ impl Documents {
             self.commit(
                 document_id,
                 young_person_id,
+                Some(peer_key),
                 &mut guard,
                 &touched,
                 received.to_store,
@@ -531,6 +541,23 @@ impl Documents {
         drop(guard);
         self.account(document_id, size);
         Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
+    }
+
+    /// Binds a sync peer's actor to `user_id` (see [`crate::store::Store::bind_actor`]), asking
+    /// the database only the first time.
+    async fn bind_actor(&self, actor: &ActorId, user_id: Uuid, now: DateTime<Utc>) -> crate::store::StoreResult<bool> {
+        if self.bound_actors.lock().unwrap_or_else(|p| p.into_inner()).get(actor) == Some(&user_id) {
+            return Ok(true);
+        }
+        let bound = self.store.bind_actor(&actor.to_hex_string(), user_id, now).await?;
+        if bound {
+            let mut cache = self.bound_actors.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= MAX_CACHED_ACTORS {
+                cache.clear();
+            }
+            cache.insert(actor.clone(), user_id);
+        }
+        Ok(bound)
     }
 
     async fn reserve_server_actor(&self, now: DateTime<Utc>) -> ApiResult<()> {
@@ -599,7 +626,7 @@ impl Documents {
         let bytes = guard.bytes;
         drop(guard);
         self.account(document_id, if caught_up.is_ok() { bytes } else { 0 });
-        self.hub.publish(document_id, HubEvent::Changed);
+        self.hub.publish(document_id, HubEvent::Changed { answered: None });
         caught_up.map(|_| ())
     }
 

@@ -319,7 +319,7 @@ pub struct PlanWrite {
     pub snapshot: Option<Vec<u8>>,
     pub projections: Projections,
     /// The entities whose rows `projections` replaces; `None`: every row of the plan.
-    pub touched: Option<Vec<Uuid>>,
+    pub touched: Option<Vec<(Collection, Uuid)>>,
     pub events: Vec<EventRow>,
     /// The notification rows the events produce (insert-or-ignore by their dedup key).
     pub notifications: Vec<NewNotification>,

@@ -682,15 +682,18 @@ macro_rules! impl_store {
                             sqlx::query(table).bind(&yp).execute(&mut *tx).await?;
                         }
                     }
-                    Some(ids) => {
-                        for id in ids {
-                            for table in [
-                                "DELETE FROM action_rows WHERE young_person_id = $1 AND id = $2",
-                                "DELETE FROM appointment_rows WHERE young_person_id = $1 AND id = $2",
-                                "DELETE FROM task_rows WHERE young_person_id = $1 AND id = $2",
-                            ] {
-                                sqlx::query(table).bind(&yp).bind(id.to_string()).execute(&mut *tx).await?;
-                            }
+                    Some(entities) => {
+                        use sync_core::schema::Collection;
+                        for (collection, id) in entities {
+                            let delete = match collection {
+                                Collection::Actions => "DELETE FROM action_rows WHERE young_person_id = $1 AND id = $2",
+                                Collection::Appointments => {
+                                    "DELETE FROM appointment_rows WHERE young_person_id = $1 AND id = $2"
+                                }
+                                Collection::Tasks => "DELETE FROM task_rows WHERE young_person_id = $1 AND id = $2",
+                                Collection::Notices => continue,
+                            };
+                            sqlx::query(delete).bind(&yp).bind(id.to_string()).execute(&mut *tx).await?;
                         }
                     }
                 }

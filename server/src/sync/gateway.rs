@@ -109,6 +109,8 @@ fn panic_cause(panic: &(dyn std::any::Any + Send)) -> &str {
 /// A plan this session may read, and the task that forwards its hub events. Dropping it (the
 /// session ends, panics, or loses access) stops the task and forgets the peer's sync state.
 struct Link {
+    /// The frames this plan's peer may send (`--sync-messages-per-second`, bursts of twice that).
+    bucket: TokenBucket,
     document_id: String,
     young_person_id: Uuid,
     author: Author,
@@ -158,7 +160,8 @@ impl Session {
         let (events_tx, events_rx) = mpsc::channel(256);
         let id = state.hub.session_id();
         let limits = &state.config.sync;
-        let bucket = TokenBucket::new(limits.messages_per_second, limits.messages_per_second * 2.0);
+        let bucket =
+            TokenBucket::new(limits.messages_per_second, limits.messages_per_second * 2.0 + PORTFOLIO_OPENING_FRAMES);
         Session {
             server_peer_id: server_peer_id(&state),
             state,
@@ -193,9 +196,6 @@ impl Session {
                     last_seen = Instant::now();
                     match incoming {
                         Some(Ok(Message::Binary(bytes))) => {
-                            if !self.bucket.take() {
-                                break End::Error("trop de messages : ralentissez".into());
-                            }
                             match self.on_frame(&bytes, socket).await {
                                 Ok(None) => {}
                                 Ok(Some(end)) => break end,
@@ -307,6 +307,15 @@ impl Session {
     /// Handles one frame; `Ok(Some(_))` ends the session.
     async fn on_frame(&mut self, bytes: &[u8], socket: &mut WebSocket) -> Result<Option<End>, String> {
         let frame = Frame::decode(bytes).map_err(|e| e.to_string())?;
+        // Each linked plan has its own allowance (an adviser's socket carries a whole portfolio);
+        // everything else, opening a plan included, draws on the session's.
+        let bucket = match frame_document(&frame).and_then(|d| self.links.get_mut(&d)) {
+            Some(link) => &mut link.bucket,
+            None => &mut self.bucket,
+        };
+        if !bucket.take() {
+            return Err("trop de messages : ralentissez".into());
+        }
         let Some(peer) = self.peer_id.clone() else {
             let Frame::Join { sender_id, supported_protocol_versions, .. } = frame else {
                 return Err("le premier message doit être « join »".into());
@@ -421,7 +430,7 @@ impl Session {
             loop {
                 let event = match rx.recv().await {
                     Ok(event) => event,
-                    Err(broadcast::error::RecvError::Lagged(_)) => HubEvent::Changed,
+                    Err(broadcast::error::RecvError::Lagged(_)) => HubEvent::Changed { answered: None },
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
                 if tx.send((document_id, event)).await.is_err() {
@@ -429,7 +438,9 @@ impl Session {
                 }
             }
         });
+        let rate = self.state.config.sync.messages_per_second;
         let link = Link {
+            bucket: TokenBucket::new(rate, rate * 2.0),
             document_id: document_key.clone(),
             young_person_id,
             author: author.clone(),
@@ -451,11 +462,14 @@ impl Session {
             return Ok(());
         };
         match event {
-            HubEvent::Changed => {
+            HubEvent::Changed { answered } => {
                 let Some(link) = self.links.get(&document_id) else {
                     return Ok(());
                 };
                 let key = peer_key(self.user.id, &peer);
+                if answered.as_deref() == Some(key.as_str()) {
+                    return Ok(());
+                }
                 let message = self
                     .state
                     .documents
@@ -501,6 +515,20 @@ fn sync_error_message(e: &ApiError) -> String {
             "erreur interne du serveur".to_owned()
         }
         other => other.to_string(),
+    }
+}
+
+/// Frames a session may send at once on top of its burst, to open a portfolio: an adviser follows
+/// up to 150 young people and opens each plan with a request and a first sync.
+const PORTFOLIO_OPENING_FRAMES: f64 = 320.0;
+
+/// The plan a frame is about, if any.
+fn frame_document(frame: &Frame) -> Option<DocumentId> {
+    match frame {
+        Frame::Sync { document_id, .. } | Frame::Request { document_id, .. } | Frame::Ephemeral { document_id, .. } => {
+            Some(*document_id)
+        }
+        _ => None,
     }
 }
 

@@ -19,8 +19,10 @@ use crate::store::{DynStore, StoreResult};
 /// What a plan's subscribers hear.
 #[derive(Clone, Debug)]
 pub enum HubEvent {
-    /// The plan changed: generate a sync message for your peer.
-    Changed,
+    /// The plan changed: generate a sync message for your peer, unless you are `answered`, the
+    /// peer (its key, see `gateway::peer_key`) whose message brought the change and which got
+    /// its answer already.
+    Changed { answered: Option<Arc<str>> },
     /// An ephemeral message from another session, to relay unchanged (but for `targetId`).
     Ephemeral { from_session: u64, sender_id: String, session_id: String, count: u64, data: Vec<u8> },
     /// Who may read the plan changed (a transfer): check your access again.
@@ -193,10 +195,10 @@ mod tests {
     fn subscribers_hear_published_events_and_idle_channels_go() {
         let hub = Hub::new();
         let mut rx = hub.subscribe("doc");
-        hub.publish("doc", HubEvent::Changed);
-        assert!(matches!(rx.try_recv(), Ok(HubEvent::Changed)));
+        hub.publish("doc", HubEvent::Changed { answered: None });
+        assert!(matches!(rx.try_recv(), Ok(HubEvent::Changed { .. })));
         drop(rx);
-        hub.publish("doc", HubEvent::Changed);
+        hub.publish("doc", HubEvent::Changed { answered: None });
         assert_eq!(hub.watched(), 0);
     }
 

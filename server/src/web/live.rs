@@ -70,7 +70,7 @@ fn stream(state: AppState, user: WebUser, followed: Followed) -> Sse<impl Stream
             loop {
                 let event = events.recv().await;
                 let sent = match event {
-                    Ok(HubEvent::Changed) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Ok(HubEvent::Changed { .. }) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         tx.send(Event::default().event("plan").data(young_person_id.to_string())).await
                     }
                     Ok(HubEvent::AccessChanged) => {

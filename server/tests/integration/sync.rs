@@ -524,19 +524,33 @@ async fn session_limits_are_enforced() {
     let token = t.token("y1@test.fr").await;
 
     let mut first = Peer::connect(addr, &token, "p1", doc, phone_replica(w.y1)).await;
-    let _second = Peer::connect(addr, &token, "p2", doc, phone_replica(w.y1)).await;
+    let mut second = Peer::connect(addr, &token, "p2", doc, phone_replica(w.y1)).await;
     let third = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token={token}")).await;
     match third {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
         other => panic!("a third session was accepted: {:?}", other.map(|(_, r)| r.status())),
     }
-    // A burst beyond twice the rate: an error frame, then the session is closed.
-    for _ in 0..8 {
+    // Opening a portfolio at once is allowed (a request per plan, beyond twice the rate)...
+    for _ in 0..300 {
+        first.request(DocumentId::new_random()).await;
+    }
+    assert!(first.wait_until(LIVE, |p| p.unavailable.len() == 300 || p.closed).await);
+    assert!(!first.closed, "{:?}", first.error);
+    // ... but not much more: an error frame, then the session is closed.
+    for _ in 0..30 {
         first.request(DocumentId::new_random()).await;
     }
     first.read_until_closed(LIVE).await;
     assert!(first.closed);
     assert!(first.error.as_deref().is_some_and(|e| e.contains("trop de messages")), "{:?}", first.error);
+    // A linked plan's frames beyond twice the rate end the session too.
+    second.sync().await;
+    for _ in 0..8 {
+        second.request(doc).await;
+    }
+    second.read_until_closed(LIVE).await;
+    assert!(second.closed);
+    assert!(second.error.as_deref().is_some_and(|e| e.contains("trop de messages")), "{:?}", second.error);
     // A bad token is refused before the upgrade.
     let bad = tokio_tungstenite::connect_async(format!("ws://{addr}/sync?token=nope")).await;
     assert!(matches!(bad, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401));
