@@ -24,6 +24,7 @@ use crate::config::SyncConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
 use crate::notifications::reminders;
+use crate::store::group_commit::GroupCommit;
 use crate::store::{
     DynStore, EventRow, NotificationContext, PlanAnnouncement, PlanNews, PlanWrite, Projections, ReminderChanges,
     StoreError, StoredChunk,
@@ -143,6 +144,8 @@ pub struct Documents {
     /// once rather than on every write; dropped on transfers and preference changes here, and
     /// after [`CONTEXT_TTL`] for changes made through another instance.
     contexts: Mutex<HashMap<Uuid, (Instant, Arc<NotificationContext>)>>,
+    /// Every write goes through it (see [`GroupCommit`]).
+    group_commit: std::sync::OnceLock<GroupCommit>,
 }
 
 /// Actor bindings remembered; past this the cache starts again (about 100 bytes each).
@@ -172,6 +175,7 @@ impl Documents {
             server_actor: ActorId::random(),
             server_actor_reserved: tokio::sync::OnceCell::new(),
             contexts: Mutex::default(),
+            group_commit: std::sync::OnceLock::new(),
         }
     }
 
@@ -427,11 +431,18 @@ impl Documents {
             at: now,
         };
         derive.apply(slot, &mut write)?;
-        let mut catch_up = |chunks: Vec<StoredChunk>, write: &mut PlanWrite| {
-            slot.fold(&chunks).map_err(|e| StoreError::Corrupt(format!("a chunk stored elsewhere: {e}")))?;
-            derive.apply(slot, write).map_err(|e| StoreError::Corrupt(e.to_string()))
+        let (mut write, grouped) = self.group_commit().commit(write).await?;
+        let seq = match grouped {
+            Some(seq) => seq,
+            None => {
+                // Another instance stored a chunk of this plan since it was loaded here.
+                let mut catch_up = |chunks: Vec<StoredChunk>, write: &mut PlanWrite| {
+                    slot.fold(&chunks).map_err(|e| StoreError::Corrupt(format!("a chunk stored elsewhere: {e}")))?;
+                    derive.apply(slot, write).map_err(|e| StoreError::Corrupt(e.to_string()))
+                };
+                self.store.commit_plan_write(&mut write, &mut catch_up).await?
+            }
         };
-        let seq = self.store.commit_plan_write(&mut write, &mut catch_up).await?;
         slot.seq = seq;
         match write.snapshot {
             Some(snapshot) => {
@@ -441,6 +452,11 @@ impl Documents {
             None => slot.bytes += write.changes.len(),
         }
         Ok(seq)
+    }
+
+    /// The committing task of this process, started with its first write.
+    fn group_commit(&self) -> &GroupCommit {
+        self.group_commit.get_or_init(|| GroupCommit::start(self.store.clone()))
     }
 
     /// Tells every instance, after the plan's lock is released: the readers there catch up.

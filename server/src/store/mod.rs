@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 mod adviser_views;
 mod announcements;
+pub mod group_commit;
 mod lifecycle;
+mod plan_writes;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -572,6 +574,10 @@ pub trait Store: AdviserViews + Lifecycle + Send + Sync + 'static {
     /// chunk's seq. When the document holds chunks after `write.after_seq` (another instance's),
     /// `catch_up` gets them first and rebuilds the write.
     async fn commit_plan_write(&self, write: &mut PlanWrite, catch_up: &mut CatchUp<'_>) -> StoreResult<i64>;
+    /// Several plans' writes in one transaction (group commit; at most one write per plan).
+    /// Each is stored if its plan's last chunk is still its `after_seq` (`Some(seq)`), skipped
+    /// otherwise (`None`: store it alone, with [`Store::commit_plan_write`]). An error stores none.
+    async fn commit_plan_writes(&self, writes: &[PlanWrite]) -> StoreResult<Vec<Option<i64>>>;
     async fn projections(&self, young_person_id: Uuid) -> StoreResult<Projections>;
     async fn events(&self, young_person_id: Uuid) -> StoreResult<Vec<EventRow>>;
 

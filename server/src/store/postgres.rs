@@ -120,3 +120,9 @@ sql::impl_store!(PgStore, "postgres");
 super::adviser_views::impl_adviser_views!(PgStore);
 // FOR UPDATE conflicts with the KEY SHARE lock a chunk's insert takes on its document's row.
 super::lifecycle::impl_lifecycle!(PgStore, "SELECT id FROM documents WHERE young_person_id = $1 FOR UPDATE");
+
+/// The SQL of a plan write (`super::plan_writes`), for this database.
+mod plan_writes {
+    use super::*;
+    crate::store::plan_writes::plan_writes!();
+}

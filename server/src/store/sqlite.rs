@@ -126,3 +126,9 @@ super::lifecycle::impl_lifecycle!(
     SqliteStore,
     "UPDATE documents SET created_at = created_at WHERE young_person_id = $1 RETURNING id"
 );
+
+/// The SQL of a plan write (`super::plan_writes`), for this database.
+mod plan_writes {
+    use super::*;
+    crate::store::plan_writes::plan_writes!();
+}

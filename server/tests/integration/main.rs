@@ -15,6 +15,7 @@ mod edges;
 mod instances;
 mod notifications;
 mod offline_client;
+mod plan_writes;
 mod sessions;
 mod sync;
 mod web_app;
