@@ -65,8 +65,6 @@ impl Slot {
         for chunk in chunks {
             sync.document_mut().load_incremental(&chunk.bytes)?;
         }
-        // What was folded in is stored already: the next incremental save starts after it.
-        sync.document_mut().save_incremental();
         chunks.iter().for_each(|chunk| self.count(chunk));
         Ok(())
     }
@@ -254,7 +252,12 @@ impl Documents {
             *slot = Slot::default();
             chunks.iter().for_each(|chunk| slot.count(chunk));
             let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
-            let doc = PlanDocument::load(&bytes).map_err(ApiError::internal)?;
+            // A two-year plan takes ~100 ms to load: off the async workers, which serve every
+            // other session meanwhile.
+            let doc = tokio::task::spawn_blocking(move || PlanDocument::load(&bytes))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
             slot.doc = Some(PlanSync::with_limits(doc, self.sync_limits.clone()));
         }
         slot.doc.as_mut().ok_or_else(|| ApiError::internal("document vanished"))
@@ -322,7 +325,7 @@ impl Documents {
         if outcome.change.is_some() {
             let after = doc.heads();
             let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
-            let changes = doc.save_incremental();
+            let changes = doc.automerge_mut().save_after(&before);
             let by_young_person = user_id == young_person_id;
             let committed = self
                 .commit(

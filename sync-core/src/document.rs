@@ -162,6 +162,12 @@ impl PlanDocument {
 
     /// Adds saved bytes or changes from elsewhere. Malformed bytes are an error, never a panic;
     /// after an error the document may hold part of them (reload it).
+    /// Whether `bytes` are chunks of the kinds this document's saves write (and its loads
+    /// accept): a peer's change chunks may be stored as they came.
+    pub fn is_plain_save(bytes: &[u8]) -> bool {
+        check_chunk_types(bytes).is_ok()
+    }
+
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
         check_chunk_types(bytes)?;
         guarded(|| self.doc.load_incremental(bytes).map(|_| ()).map_err(load_error))

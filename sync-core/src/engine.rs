@@ -38,8 +38,8 @@ pub struct Received {
     /// The rulebook's review of the new changes (empty when the message brought none).
     pub review: Review,
     pub compensation: Option<Compensation>,
-    /// The changes not yet saved (the peer's and the compensation: `save_incremental`), to append
-    /// to storage before answering.
+    /// The changes the message brought (the peer's and the compensation), to append to storage
+    /// before answering.
     pub to_store: Vec<u8>,
     /// The actors of the peer's new changes (to bind to the sender on first sight).
     pub new_actors: Vec<ActorId>,
@@ -57,6 +57,9 @@ pub struct Applied {
     before: Vec<ChangeHash>,
     /// The actors of the new changes.
     pub new_actors: Vec<ActorId>,
+    /// The change chunks the message carried, when Automerge applied every one of them (nothing
+    /// waits for a dependency): what to store, as the peer sent it, without re-encoding it.
+    carried: Option<Vec<u8>>,
 }
 
 /// What a plan accepts from its peers: each message, and the changes Automerge holds back while
@@ -188,6 +191,7 @@ impl PlanSync {
     pub fn apply(&mut self, peer: &str, message: &[u8]) -> Result<Applied, SyncError> {
         let summary = sync_message::check(message, &self.limits.message)?;
         let message = sync::Message::decode(message).map_err(|_| SyncError::BadMessage)?;
+        let carried: Vec<u8> = message.changes.iter().flatten().copied().collect();
         let before = self.doc.heads();
         let state = self.peers.get(peer);
         self.doc
@@ -195,17 +199,18 @@ impl PlanSync {
             .sync()
             .receive_sync_message(state, message)
             .map_err(|e| SyncError::Rejected(e.to_string()))?;
-        if summary.changes > 0 {
-            self.count_waiting(summary)?;
-        }
+        let all_applied = summary.changes == 0 || self.count_waiting(summary)?;
         let new_actors = self.new_actors(&before);
-        Ok(Applied { before, new_actors })
+        // Only chunks of the types the plan's own saves write are stored as they came.
+        let carried = (all_applied && PlanDocument::is_plain_save(&carried)).then_some(carried);
+        Ok(Applied { before, new_actors, carried })
     }
 
-    fn count_waiting(&mut self, summary: sync_message::MessageSummary) -> Result<(), SyncError> {
+    /// Counts what may wait for dependencies after a message with changes; true when nothing does.
+    fn count_waiting(&mut self, summary: sync_message::MessageSummary) -> Result<bool, SyncError> {
         if self.doc.automerge_mut().get_missing_deps(&[]).is_empty() {
             self.waiting = Waiting::default();
-            return Ok(());
+            return Ok(true);
         }
         self.waiting.changes = self.waiting.changes.saturating_add(summary.changes);
         self.waiting.bytes = self.waiting.bytes.saturating_add(summary.change_bytes);
@@ -213,7 +218,7 @@ impl PlanSync {
         if changes > self.limits.max_waiting_changes || bytes > self.limits.max_waiting_bytes {
             return Err(SyncError::TooManyWaiting { changes, bytes });
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Second half of [`Self::receive`]: reviews and compensates what [`Self::apply`] merged.
@@ -224,7 +229,13 @@ impl PlanSync {
         }
         let review = review(&mut self.doc, &before, author, now);
         let compensation = compensate(&mut self.doc, &review, author, now)?;
-        let to_store = self.doc.save_incremental();
+        // The peer's chunks as received when they are all there is to store; otherwise (changes
+        // held back, a compensation) the document saves what it gained since `before`. Either
+        // way, nothing is encoded again from the whole document's columns.
+        let to_store = match applied.carried {
+            Some(carried) if compensation.is_none() && !carried.is_empty() => carried,
+            _ => self.doc.automerge_mut().save_after(&before),
+        };
         Ok(Received { review, compensation, to_store, new_actors: applied.new_actors })
     }
 
@@ -236,7 +247,7 @@ impl PlanSync {
 
     fn new_actors(&mut self, before: &[ChangeHash]) -> Vec<ActorId> {
         let mut actors: Vec<ActorId> =
-            self.doc.automerge_mut().get_changes(before).iter().map(|c| c.actor_id().clone()).collect();
+            self.doc.automerge_mut().get_changes_meta(before).iter().map(|c| c.actor.clone().into_owned()).collect();
         actors.sort();
         actors.dedup();
         actors

@@ -109,7 +109,7 @@ pub fn review(doc: &mut PlanDocument, before: &[ChangeHash], author: &Author, no
 /// batch is one change, or too large to replay (see [`MAX_REPLAY_READS`]).
 fn intermediate_heads(doc: &mut PlanDocument, before: &[ChangeHash], entities: usize) -> Vec<Vec<ChangeHash>> {
     let changes: Vec<(ChangeHash, Vec<ChangeHash>)> =
-        doc.automerge_mut().get_changes(before).iter().map(|c| (c.hash(), c.deps().to_vec())).collect();
+        doc.automerge_mut().get_changes_meta(before).iter().map(|c| (c.hash, c.deps.clone())).collect();
     if changes.len() <= 1 || changes.len().saturating_mul(entities) > MAX_REPLAY_READS {
         return Vec::new();
     }

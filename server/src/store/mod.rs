@@ -315,7 +315,7 @@ pub struct PlanWrite {
     /// The seq of the last chunk the writer's copy of the plan holds (see `CatchUp`).
     pub after_seq: i64,
     pub young_person_id: Uuid,
-    /// The changes since the last save (`save_incremental`).
+    /// The changes the write brought (a peer's chunks as received, or `save_after` the heads before it).
     pub changes: Vec<u8>,
     /// When set, a compacted snapshot that replaces every chunk (the changes are then in it).
     pub snapshot: Option<Vec<u8>>,
