@@ -192,6 +192,9 @@ impl PlanSync {
         let summary = sync_message::check(message, &self.limits.message)?;
         let message = sync::Message::decode(message).map_err(|_| SyncError::BadMessage)?;
         let carried: Vec<u8> = message.changes.iter().flatten().copied().collect();
+        // Changes of earlier messages held back for a dependency may be applied by this one: then
+        // what it carried is not all it brought.
+        let nothing_held = self.waiting == Waiting::default();
         let before = self.doc.heads();
         let state = self.peers.get(peer);
         self.doc
@@ -202,7 +205,7 @@ impl PlanSync {
         let all_applied = summary.changes == 0 || self.count_waiting(summary)?;
         let new_actors = self.new_actors(&before);
         // Only chunks of the types the plan's own saves write are stored as they came.
-        let carried = (all_applied && PlanDocument::is_plain_save(&carried)).then_some(carried);
+        let carried = (nothing_held && all_applied && PlanDocument::is_plain_save(&carried)).then_some(carried);
         Ok(Applied { before, new_actors, carried })
     }
 
@@ -258,7 +261,9 @@ impl PlanSync {
 mod tests {
     use super::*;
     use crate::edit::{ActionPatch, NewAction};
+    use crate::effects::Target;
     use crate::model::QualificationCode;
+    use crate::node::Node;
     use uuid::Uuid;
 
     fn exchange(server: &mut PlanSync, phone: &mut PlanDocument, state: &mut sync::State, author: &Author) -> usize {
@@ -455,6 +460,46 @@ mod tests {
         assert!(saved.automerge_mut().get_missing_deps(&[]).is_empty(), "an orphan was saved");
         let refused = server.receive("p", &yp, &message(None, &[&orphans[3]]), Utc::now(), |_| true);
         assert!(matches!(refused, Err(SyncError::TooManyWaiting { changes: 4, .. })), "{refused:?}");
+    }
+
+    /// Storage as the server keeps it: its first save, then each message's `to_store` appended.
+    fn stored_after(server: &mut PlanSync, storage: &mut Vec<u8>, received: Result<Received, SyncError>) {
+        storage.extend(received.expect("applies").to_store);
+        let mut reloaded = PlanDocument::load(storage).expect("storage loads");
+        assert_eq!(reloaded.heads(), server.document_mut().heads(), "storage lacks what the server applied");
+    }
+
+    #[test]
+    fn what_a_message_brings_is_stored_whole_held_back_changes_included() {
+        let yp_id = Uuid::new_v4();
+        let yp = Author::young_person(yp_id);
+        let mut server = PlanSync::new(PlanDocument::genesis(yp_id).expect("genesis"));
+        let mut storage = server.document_mut().save();
+        let mut phone = PlanDocument::genesis(yp_id).expect("genesis");
+        phone.set_actor(ActorId::random());
+        for i in 0..5 {
+            let action = NewAction { title: format!("A{i}"), ..Default::default() };
+            phone.create_action(&yp, Utc::now(), action).expect("ok");
+        }
+        let changes: Vec<Vec<u8>> =
+            phone.automerge_mut().get_changes(&[])[1..].iter().map(|c| c.raw_bytes().to_vec()).collect();
+        // Two changes in one message, as a phone sends them: stored as they came.
+        let received = server.receive("p", &yp, &message(None, &[&changes[0], &changes[1]]), Utc::now(), |_| true);
+        stored_after(&mut server, &mut storage, received);
+        // The fourth before the third: held back, nothing stored; then the third brings both.
+        let held = server.receive("p", &yp, &message(None, &[&changes[3]]), Utc::now(), |_| true);
+        assert!(!held.expect("may wait").changed());
+        let received = server.receive("p", &yp, &message(None, &[&changes[2]]), Utc::now(), |_| true);
+        stored_after(&mut server, &mut storage, received);
+        // A refused edit: the peer's change and the compensation are both stored.
+        phone.write_target(&Target::Root { key: "young_person_id".into() }, Some(&Node::from("x"))).expect("ok");
+        phone.commit("forged", Utc::now());
+        let forged = phone.automerge_mut().get_changes(&[]).last().map(|c| c.raw_bytes().to_vec()).expect("change");
+        let received = server.receive("p", &yp, &message(None, &[&changes[4], &forged]), Utc::now(), |_| true);
+        let received = received.expect("applies");
+        assert!(received.compensation.is_some());
+        stored_after(&mut server, &mut storage, Ok(received));
+        assert_eq!(PlanDocument::load(&storage).expect("loads").plan().actions.len(), 5);
     }
 
     #[test]
