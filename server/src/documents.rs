@@ -320,6 +320,8 @@ impl Documents {
         let sync = self.ensure_loaded(document_id, &mut guard).await?;
         let doc = sync.document_mut();
         doc.set_actor(actor);
+        // The diff below then reads the patches of this edit only (see `PlanSync::apply`).
+        doc.automerge_mut().update_diff_cursor();
         let before = doc.heads();
         let (value, outcome) = edit(doc)?;
         if outcome.change.is_some() {

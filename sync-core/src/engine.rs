@@ -195,6 +195,9 @@ impl PlanSync {
         // Changes of earlier messages held back for a dependency may be applied by this one: then
         // what it carried is not all it brought.
         let nothing_held = self.waiting == Waiting::default();
+        // Automerge logs the patches of what this message applies, so that the review's diff
+        // from `before` reads that log instead of scanning every op of the plan.
+        self.doc.automerge_mut().update_diff_cursor();
         let before = self.doc.heads();
         let state = self.peers.get(peer);
         self.doc
