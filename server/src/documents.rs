@@ -70,6 +70,19 @@ impl Slot {
     }
 }
 
+/// Changes just made to a loaded plan, to store (see [`Documents::commit`]).
+struct NewChanges<'a> {
+    young_person_id: Uuid,
+    /// What they touched (the projections to replace).
+    touched: &'a Touched,
+    /// Their bytes, as stored.
+    changes: Vec<u8>,
+    events: &'a [DomainEvent],
+    /// The young person wrote them: their last activity becomes `now`.
+    by_young_person: bool,
+    now: DateTime<Utc>,
+}
+
 /// What a write derives from the plan it stores: the snapshot when it compacts, the projections
 /// of the touched entities, the reminders. Derived again when another instance's chunks are
 /// folded in before the write is stored.
@@ -328,20 +341,15 @@ impl Documents {
             let after = doc.heads();
             let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
             let changes = doc.automerge_mut().save_after(&before);
-            let by_young_person = user_id == young_person_id;
-            let committed = self
-                .commit(
-                    document_id,
-                    young_person_id,
-                    None,
-                    &mut guard,
-                    &touched,
-                    changes,
-                    &outcome.events,
-                    by_young_person,
-                    now,
-                )
-                .await;
+            let new = NewChanges {
+                young_person_id,
+                touched: &touched,
+                changes,
+                events: &outcome.events,
+                by_young_person: user_id == young_person_id,
+                now,
+            };
+            let committed = self.commit(document_id, None, &mut guard, new).await;
             if committed.is_err() {
                 // A commit may fail after the database stored it (a connection lost at COMMIT):
                 // the change's actor and seq must never sign another change, so the user gets a
@@ -357,29 +365,19 @@ impl Documents {
         Ok((value, outcome, out))
     }
 
-    /// Stores `changes` (with the plan's projections and `events`) in one transaction, then tells
-    /// every reader, here and on the other instances. When another instance stored a chunk of the
-    /// plan first, its chunks are folded in and the write is tried again (projections recomputed).
-    /// On failure the cached plan is dropped.
-    /// `by_young_person`: the young person wrote them (their last activity becomes `now`).
-    /// `answered`: the sync peer whose message brought them, answered by the caller (its session
-    /// need not generate a message of its own).
-    #[allow(clippy::too_many_arguments)]
+    /// Stores `new` (with the plan's projections) in one transaction, then tells every reader,
+    /// here and on the other instances. When another instance stored a chunk of the plan first,
+    /// its chunks are folded in and the write derived again. On failure the cached plan is
+    /// dropped. `answered`: the sync peer whose message brought the changes, answered by the
+    /// caller (its session need not generate a message of its own).
     async fn commit(
         &self,
         document_id: &str,
-        young_person_id: Uuid,
         answered: Option<&str>,
         slot: &mut Slot,
-        touched: &Touched,
-        changes: Vec<u8>,
-        events: &[DomainEvent],
-        by_young_person: bool,
-        now: DateTime<Utc>,
+        new: NewChanges<'_>,
     ) -> ApiResult<()> {
-        let result =
-            self.try_commit(document_id, young_person_id, slot, touched, changes, events, by_young_person, now).await;
-        match result {
+        match self.try_commit(document_id, slot, new).await {
             Ok(seq) => {
                 self.account(document_id, slot.bytes);
                 self.hub.publish(document_id, HubEvent::Changed { answered: answered.map(Arc::from) });
@@ -395,18 +393,8 @@ impl Documents {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn try_commit(
-        &self,
-        document_id: &str,
-        young_person_id: Uuid,
-        slot: &mut Slot,
-        touched: &Touched,
-        changes: Vec<u8>,
-        events: &[DomainEvent],
-        by_young_person: bool,
-        now: DateTime<Utc>,
-    ) -> ApiResult<i64> {
+    async fn try_commit(&self, document_id: &str, slot: &mut Slot, new: NewChanges<'_>) -> ApiResult<i64> {
+        let NewChanges { young_person_id, touched, changes, events, by_young_person, now } = new;
         // Notifications and reminders go in the same transaction as the change (issue 6).
         let context = self.notification_context(young_person_id).await?;
         let audience = Audience::new(young_person_id, &context);
@@ -539,20 +527,16 @@ impl Documents {
             let mut events = received.review.events.clone();
             events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
             let touched = received.review.touched.clone();
-            // The young person's own sync counts as their activity, even when some of it was undone.
-            let by_young_person = author.user_id == young_person_id;
-            self.commit(
-                document_id,
+            let new = NewChanges {
                 young_person_id,
-                Some(peer_key),
-                &mut guard,
-                &touched,
-                received.to_store,
-                &events,
-                by_young_person,
+                touched: &touched,
+                changes: received.to_store,
+                events: &events,
+                // The young person's own sync counts as their activity, even when some of it was undone.
+                by_young_person: author.user_id == young_person_id,
                 now,
-            )
-            .await?;
+            };
+            self.commit(document_id, Some(peer_key), &mut guard, new).await?;
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));
