@@ -15,15 +15,13 @@ use sync_core::edit::EditOutcome;
 use sync_core::effects::Touched;
 use sync_core::engine::{PlanSync, SyncLimits};
 use sync_core::model::Notice;
-use sync_core::schema::Collection;
 use sync_core::sync_message::MessageLimits;
-use sync_core::{Author, DomainEvent, PlanDocument};
+use sync_core::{Author, PlanDocument};
 use uuid::Uuid;
 
 use crate::config::SyncConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
-use crate::notifications::reminders;
 use crate::store::group_commit::GroupCommit;
 use crate::store::{
     DynStore, EventRow, NotificationContext, PlanAnnouncement, PlanNews, PlanWrite, Projections, ReminderChanges,
@@ -31,91 +29,8 @@ use crate::store::{
 };
 use crate::sync::hub::{Hub, HubEvent};
 
-#[derive(Default)]
-pub struct Slot {
-    /// The loaded plan with the sync state of each peer syncing it.
-    doc: Option<PlanSync>,
-    /// The seq of the last stored chunk folded into `doc`: the next write is stored only if the
-    /// document's last chunk is still this one (see [`crate::store::Store::commit_plan_write`]).
-    seq: i64,
-    /// The seq of the latest stored snapshot: `seq - snapshot_seq` change chunks follow it.
-    snapshot_seq: i64,
-    /// Saved bytes stored for this document.
-    bytes: usize,
-}
-
-impl Slot {
-    /// Folds stored chunks (read after `self.seq`) into the bookkeeping.
-    fn count(&mut self, chunk: &StoredChunk) {
-        self.seq = chunk.seq;
-        if chunk.snapshot {
-            self.snapshot_seq = chunk.seq;
-            self.bytes = chunk.bytes.len();
-        } else {
-            self.bytes += chunk.bytes.len();
-        }
-    }
-
-    /// Folds chunks stored elsewhere after `self.seq` into the loaded plan. On an error the plan
-    /// may hold part of them: the caller drops it.
-    fn fold(&mut self, chunks: &[StoredChunk]) -> Result<(), sync_core::document::DocumentError> {
-        let Some(sync) = self.doc.as_mut() else {
-            return Ok(());
-        };
-        for chunk in chunks {
-            sync.document_mut().load_incremental(&chunk.bytes)?;
-        }
-        chunks.iter().for_each(|chunk| self.count(chunk));
-        Ok(())
-    }
-}
-
-/// Changes just made to a loaded plan, to store (see [`Documents::commit`]).
-struct NewChanges<'a> {
-    young_person_id: Uuid,
-    /// What they touched (the projections to replace).
-    touched: &'a Touched,
-    /// Their bytes, as stored.
-    changes: Vec<u8>,
-    events: &'a [DomainEvent],
-    /// The young person wrote them: their last activity becomes `now`.
-    by_young_person: bool,
-    now: DateTime<Utc>,
-}
-
-/// What a write derives from the plan it stores: the snapshot when it compacts, the projections
-/// of the touched entities, the reminders. Derived again when another instance's chunks are
-/// folded in before the write is stored.
-struct Derive {
-    /// The entities whose rows are replaced; `None`: every row of the plan.
-    entities: Option<Vec<(Collection, Uuid)>>,
-    young_person_id: Uuid,
-    timezone: chrono_tz::Tz,
-    now: DateTime<Utc>,
-    compact_every_chunks: u32,
-}
-
-impl Derive {
-    fn apply(&self, slot: &mut Slot, write: &mut PlanWrite) -> ApiResult<()> {
-        let change_chunks = slot.seq - slot.snapshot_seq;
-        let compact = change_chunks + 2 >= i64::from(self.compact_every_chunks);
-        let Some(sync) = slot.doc.as_mut() else {
-            return Err(ApiError::internal("document vanished"));
-        };
-        let doc = sync.document_mut();
-        write.after_seq = slot.seq;
-        write.snapshot = compact.then(|| doc.save());
-        let projections = match &self.entities {
-            Some(entities) => Projections::for_entities(doc, entities),
-            None => Projections::from_plan(&doc.plan()),
-        };
-        let ids: Option<Vec<Uuid>> = self.entities.as_ref().map(|e| e.iter().map(|(_, id)| *id).collect());
-        write.reminders = reminders::arm(self.young_person_id, self.timezone, &projections, ids.as_deref(), self.now);
-        write.projections = projections;
-        write.touched = self.entities.clone();
-        Ok(())
-    }
-}
+mod slot;
+use slot::{Derive, NewChanges, Slot};
 
 struct Entry {
     slot: Arc<tokio::sync::Mutex<Slot>>,
