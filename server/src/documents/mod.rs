@@ -178,7 +178,7 @@ impl Documents {
                 return Err(ApiError::Internal(format!("document {document_id} has no chunks")));
             }
             *slot = Slot::default();
-            chunks.iter().for_each(|chunk| slot.count(chunk));
+            chunks.iter().for_each(|c| slot.count(c.seq, c.snapshot, c.bytes.len()));
             let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
             // A two-year plan takes ~100 ms to load: off the async workers, which serve every
             // other session meanwhile.
@@ -351,14 +351,8 @@ impl Documents {
                 self.store.commit_plan_write(&mut write, &mut catch_up).await?
             }
         };
-        slot.seq = seq;
-        match write.snapshot {
-            Some(snapshot) => {
-                slot.snapshot_seq = seq;
-                slot.bytes = snapshot.len();
-            }
-            None => slot.bytes += write.changes.len(),
-        }
+        let stored = write.snapshot.as_ref().unwrap_or(&write.changes);
+        slot.count(seq, write.snapshot.is_some(), stored.len());
         Ok(seq)
     }
 

@@ -26,14 +26,14 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    /// Folds stored chunks (read after `self.seq`) into the bookkeeping.
-    pub(super) fn count(&mut self, chunk: &StoredChunk) {
-        self.seq = chunk.seq;
-        if chunk.snapshot {
-            self.snapshot_seq = chunk.seq;
-            self.bytes = chunk.bytes.len();
+    /// Counts the chunk `seq` (of `len` bytes) as stored after `self.seq`, folded in or written.
+    pub(super) fn count(&mut self, seq: i64, snapshot: bool, len: usize) {
+        self.seq = seq;
+        if snapshot {
+            self.snapshot_seq = seq;
+            self.bytes = len;
         } else {
-            self.bytes += chunk.bytes.len();
+            self.bytes += len;
         }
     }
 
@@ -46,7 +46,7 @@ impl Slot {
         for chunk in chunks {
             sync.document_mut().load_incremental(&chunk.bytes)?;
         }
-        chunks.iter().for_each(|chunk| self.count(chunk));
+        chunks.iter().for_each(|c| self.count(c.seq, c.snapshot, c.bytes.len()));
         Ok(())
     }
 }

@@ -95,14 +95,7 @@ macro_rules! on_both_backends {
                 db.cleanup().await;
             })+
         }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await else { return };
-                super::$name(&db).await;
-                db.cleanup().await;
-            })+
-        }
+        $crate::on_postgres!($($name),+);
     };
 }
 
