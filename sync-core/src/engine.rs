@@ -62,6 +62,11 @@ pub struct Applied {
     carried: Option<Vec<u8>>,
 }
 
+/// A sync state with nothing in it (its struct, its map entry and their allocations).
+const PEER_STATE_BASE_BYTES: usize = 512;
+/// A change hash a sync state holds (32 bytes, in a `Vec` or a `BTreeSet` node).
+const HELD_HASH_BYTES: usize = 48;
+
 /// What a plan accepts from its peers: each message, and the changes Automerge holds back while
 /// their dependencies are missing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,6 +153,26 @@ impl PlanSync {
     /// Peers with a sync state.
     pub fn peer_count(&self) -> usize {
         self.peers.states.len()
+    }
+
+    /// An estimate of the memory the peers' sync states hold: a fixed part each, plus the change
+    /// hashes they keep (heads, needs, what was sent). The Bloom filter of each peer's last
+    /// message is left out (Automerge does not say its size; the message limits bound it). For
+    /// the server's cache accounting, not exact.
+    pub fn peer_state_bytes(&self) -> usize {
+        self.peers
+            .states
+            .iter()
+            .map(|(key, (_, state))| {
+                let hashes = state.shared_heads.len()
+                    + state.last_sent_heads.len()
+                    + state.their_heads.as_ref().map_or(0, Vec::len)
+                    + state.their_need.as_ref().map_or(0, Vec::len)
+                    + state.sent_hashes.len()
+                    + state.their_have.iter().flatten().map(|have| have.last_sync.len()).sum::<usize>();
+                PEER_STATE_BASE_BYTES + key.len() + hashes * HELD_HASH_BYTES
+            })
+            .sum()
     }
 
     pub fn document(&self) -> &PlanDocument {
@@ -513,5 +538,6 @@ mod tests {
             server.generate(&format!("peer-{i}"));
         }
         assert_eq!(server.peer_count(), 4);
+        assert!(server.peer_state_bytes() >= 4 * PEER_STATE_BASE_BYTES);
     }
 }

@@ -102,8 +102,9 @@ pub struct Config {
     pub fcm: FcmConfig,
     #[command(flatten)]
     pub delivery: DeliveryConfig,
-    /// Budget of the in-memory cache of loaded plans, in MiB of saved bytes.
-    #[arg(long, env = "PASS_EMPLOI_DOC_CACHE_MIB", default_value_t = 64, global = true)]
+    /// Budget of the in-memory cache of loaded plans, in MiB of memory (estimated: a loaded plan
+    /// holds about 50 times its saved bytes, 18 KiB at least).
+    #[arg(long, env = "PASS_EMPLOI_DOC_CACHE_MIB", default_value_t = 256, global = true)]
     pub doc_cache_mib: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PASS_EMPLOI_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
@@ -146,7 +147,7 @@ impl Config {
             delivery: DeliveryConfig::default(),
             data_dir,
             database_url,
-            doc_cache_mib: 64,
+            doc_cache_mib: 256,
             body_limit: 64 * 1024,
             access_ttl_secs: 15 * 60,
             refresh_ttl_days: 30,

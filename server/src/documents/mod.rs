@@ -1,4 +1,5 @@
-//! Loaded plans: a per-document lock and a bounded cache (LRU by saved bytes).
+//! Loaded plans: a per-document lock and a bounded cache (LRU by estimated memory, see
+//! [`footprint`]).
 //!
 //! A write takes the document's lock, loads the plan if it is not cached, applies the edit, saves
 //! the new changes incrementally and stores them with the projections and the events in one
@@ -29,6 +30,7 @@ use crate::store::{
 };
 use crate::sync::hub::{Hub, HubEvent};
 
+mod footprint;
 mod slot;
 use slot::{Derive, NewChanges, Slot};
 
@@ -66,19 +68,16 @@ pub struct Documents {
     /// Set once `server_actor` is reserved in the database, before its first change: a peer may
     /// then not sign with it, on any instance, after this process is gone too.
     server_actor_reserved: tokio::sync::OnceCell<()>,
-    /// What each plan's notifications need (first name, time zones, followers, preferences), read
-    /// once rather than on every write; dropped on transfers and preference changes here, and
-    /// after [`CONTEXT_TTL`] for changes made through another instance.
-    contexts: Mutex<HashMap<Uuid, (Instant, Arc<NotificationContext>)>>,
+    /// Young people whose notification context changed here (a transfer, new preferences), and
+    /// when: a context a slot read before is read again. Each plan's context is cached in its
+    /// slot (evicted with it), trusted for [`CONTEXT_TTL`] (changes made on another instance).
+    contexts_changed: Mutex<HashMap<Uuid, Instant>>,
     /// Every write goes through it (see [`GroupCommit`]).
     group_commit: std::sync::OnceLock<GroupCommit>,
 }
 
 /// Actor bindings remembered; past this the cache starts again (about 100 bytes each).
 const MAX_CACHED_ACTORS: usize = 100_000;
-
-/// Cached contexts beyond which expired ones are swept.
-const MAX_CACHED_CONTEXTS: usize = 100_000;
 
 /// How long a cached notification context is trusted.
 const CONTEXT_TTL: Duration = Duration::from_secs(60);
@@ -100,7 +99,7 @@ impl Documents {
             bound_actors: Mutex::default(),
             server_actor: ActorId::random(),
             server_actor_reserved: tokio::sync::OnceCell::new(),
-            contexts: Mutex::default(),
+            contexts_changed: Mutex::default(),
             group_commit: std::sync::OnceLock::new(),
         }
     }
@@ -162,7 +161,7 @@ impl Documents {
         &self.server_actor
     }
 
-    /// Bytes of saved plans currently cached.
+    /// Estimated memory of the plans currently cached (see [`footprint`]).
     pub fn cached_bytes(&self) -> usize {
         self.lru.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
@@ -214,9 +213,9 @@ impl Documents {
         let mut guard = slot.lock().await;
         let doc = self.ensure_loaded(document_id, &mut guard).await?;
         let out = f(doc.document());
-        let bytes = guard.bytes;
+        let footprint = guard.footprint();
         drop(guard);
-        self.account(document_id, bytes);
+        self.account(document_id, footprint);
         Ok(out)
     }
 
@@ -294,7 +293,7 @@ impl Documents {
     ) -> ApiResult<()> {
         match self.try_commit(document_id, slot, new).await {
             Ok(seq) => {
-                self.account(document_id, slot.bytes);
+                self.account(document_id, slot.footprint());
                 self.hub.publish(document_id, HubEvent::Changed { answered: answered.map(Arc::from) });
                 self.announce(document_id, PlanNews::Changed { seq });
                 Ok(())
@@ -311,7 +310,7 @@ impl Documents {
     async fn try_commit(&self, document_id: &str, slot: &mut Slot, new: NewChanges<'_>) -> ApiResult<i64> {
         let NewChanges { young_person_id, touched, changes, events, by_young_person, now } = new;
         // Notifications and reminders go in the same transaction as the change (issue 6).
-        let context = self.notification_context(young_person_id).await?;
+        let context = self.notification_context(young_person_id, slot).await?;
         let audience = Audience::new(young_person_id, &context);
         let derive = Derive {
             // Only the entities this write touched get their rows replaced (reading the whole
@@ -451,9 +450,9 @@ impl Documents {
             return Err(ApiError::internal("document vanished"));
         };
         let reply = sync.generate(peer_key);
-        let size = guard.bytes + waiting;
+        let footprint = guard.footprint();
         drop(guard);
-        self.account(document_id, size);
+        self.account(document_id, footprint);
         Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
     }
 
@@ -494,26 +493,32 @@ impl Documents {
         Ok(sync.generate(peer_key))
     }
 
-    async fn notification_context(&self, young_person_id: Uuid) -> ApiResult<Arc<NotificationContext>> {
-        let cached = self.contexts.lock().unwrap_or_else(|p| p.into_inner()).get(&young_person_id).cloned();
-        if let Some((at, context)) = cached {
-            if at.elapsed() < CONTEXT_TTL {
-                return Ok(context);
+    /// The notification context of the plan in `slot`, cached there.
+    async fn notification_context(
+        &self,
+        young_person_id: Uuid,
+        slot: &mut Slot,
+    ) -> ApiResult<Arc<NotificationContext>> {
+        if let Some((read_at, context)) = &slot.context {
+            let changed_at =
+                self.contexts_changed.lock().unwrap_or_else(|p| p.into_inner()).get(&young_person_id).copied();
+            if read_at.elapsed() < CONTEXT_TTL && changed_at.is_none_or(|changed| changed < *read_at) {
+                return Ok(context.clone());
             }
         }
+        let read_at = Instant::now();
         let context = Arc::new(self.store.notification_context(young_person_id).await?);
-        let mut contexts = self.contexts.lock().unwrap_or_else(|p| p.into_inner());
-        if contexts.len() >= MAX_CACHED_CONTEXTS {
-            contexts.retain(|_, (at, _)| at.elapsed() < CONTEXT_TTL);
-        }
-        contexts.insert(young_person_id, (Instant::now(), context.clone()));
+        slot.context = Some((read_at, context.clone()));
         Ok(context)
     }
 
-    /// Drops the cached notification context of a young person (after a transfer, a change of
-    /// preferences).
+    /// The notification context of a young person changed (a transfer, new preferences): the
+    /// cached one is read again before the plan's next write.
     pub fn invalidate_notification_context(&self, young_person_id: Uuid) {
-        self.contexts.lock().unwrap_or_else(|p| p.into_inner()).remove(&young_person_id);
+        let mut changed = self.contexts_changed.lock().unwrap_or_else(|p| p.into_inner());
+        // Past the TTL every cached context is read again anyway.
+        changed.retain(|_, at| at.elapsed() < CONTEXT_TTL);
+        changed.insert(young_person_id, Instant::now());
     }
 
     /// Forgets a disconnected peer's sync state (if the plan is still loaded).
@@ -537,9 +542,9 @@ impl Documents {
             return Ok(());
         }
         let caught_up = self.catch_up(document_id, &mut guard).await;
-        let bytes = guard.bytes;
+        let footprint = guard.footprint();
         drop(guard);
-        self.account(document_id, if caught_up.is_ok() { bytes } else { 0 });
+        self.account(document_id, footprint);
         self.hub.publish(document_id, HubEvent::Changed { answered: None });
         caught_up.map(|_| ())
     }

@@ -1,6 +1,9 @@
 //! A loaded plan's slot (the plan, its peers' sync states, what is stored of it) and what a
 //! write derives from the plan before it is stored.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use sync_core::DomainEvent;
 use sync_core::effects::Touched;
@@ -10,7 +13,9 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::reminders;
-use crate::store::{PlanWrite, Projections, StoredChunk};
+use crate::store::{NotificationContext, PlanWrite, Projections, StoredChunk};
+
+use super::footprint;
 
 #[derive(Default)]
 pub(super) struct Slot {
@@ -23,9 +28,21 @@ pub(super) struct Slot {
     pub(super) snapshot_seq: i64,
     /// Saved bytes stored for this document.
     pub(super) bytes: usize,
+    /// The young person's notification context, read when this plan was last written (it goes
+    /// with the plan when the cache evicts it).
+    pub(super) context: Option<(Instant, Arc<NotificationContext>)>,
 }
 
 impl Slot {
+    /// What the plan cache counts for this slot (see [`footprint`]).
+    pub(super) fn footprint(&self) -> usize {
+        let plan = self
+            .doc
+            .as_ref()
+            .map_or(0, |sync| footprint::loaded_plan(self.bytes, sync.waiting_bytes(), sync.peer_state_bytes()));
+        plan + self.context.as_ref().map_or(0, |(_, context)| footprint::context(context))
+    }
+
     /// Counts the chunk `seq` (of `len` bytes) as stored after `self.seq`, folded in or written.
     pub(super) fn count(&mut self, seq: i64, snapshot: bool, len: usize) {
         self.seq = seq;

@@ -70,7 +70,11 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
     let cached_bytes = state.documents.cached_bytes() as f64;
     let cached_docs = state.documents.cached_documents() as f64;
     let text = state.metrics.render(&[
-        ("plan_cache_bytes", "Saved bytes of the plans held in memory.", cached_bytes),
+        (
+            "plan_cache_bytes",
+            "Estimated memory of the plans held in memory (what --doc-cache-mib bounds).",
+            cached_bytes,
+        ),
         ("plan_cache_documents", "Plans held in memory.", cached_docs),
     ]);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))

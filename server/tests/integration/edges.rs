@@ -16,22 +16,12 @@ use common::sync_client::Peer;
 use common::{Backend, TestApp, TestDb, world};
 use serde_json::json;
 use server::listener::{self, Accept, Limits};
-use server::{AppState, app};
 use sync_core::PlanDocument;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 async fn sqlite() -> TestDb {
     TestDb::new(Backend::Sqlite).await.unwrap()
-}
-
-/// An app whose configuration `f` adjusts.
-async fn app_with(db: &TestDb, f: impl FnOnce(&mut server::config::Config)) -> TestApp {
-    let store = db.open().await;
-    let mut config = db.config();
-    f(&mut config);
-    let state = AppState::new(store.clone(), config).unwrap();
-    TestApp { router: app(state.clone()), state, store }
 }
 
 // --- item 4: /metrics ---
@@ -64,7 +54,7 @@ async fn metrics_need_the_token_when_one_is_set() {
     let open = db.app().await;
     assert_eq!(open.raw(Method::GET, "/metrics", None, "", Vec::new()).await.status, StatusCode::OK);
 
-    let t = app_with(&db, |c| c.metrics_token = Some("jeton-de-supervision".into())).await;
+    let t = db.app_with(|c| c.metrics_token = Some("jeton-de-supervision".into())).await;
     let anonymous = t.raw(Method::GET, "/metrics", None, "", Vec::new()).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert!(anonymous.is_problem());

@@ -80,7 +80,39 @@ async fn concurrent_writes_of_several_plans_are_all_stored(db: &TestDb) {
     }
 }
 
+/// The plan cache counts what a loaded plan holds in memory (18 KiB at least, however few its
+/// saved bytes), not its saved bytes: with 1 MiB, 80 new plans read and written in turn leave at
+/// most 56 loaded, and each plan evicted then reloaded still holds what was written to it.
+async fn the_plan_cache_counts_memory_and_evicts(db: &TestDb) {
+    let t = db.app_with(|c| c.doc_cache_mib = 1).await;
+    let w = world(&t).await;
+    let a = t.token("a@test.fr").await;
+    let mut young = Vec::new();
+    for i in 0..80 {
+        let email = format!("cache{i}@test.fr");
+        let (yp, _) = server::demo::create_young_person(&t.state, &email, "Y", "Cache", w.structure, Some(w.a), None)
+            .await
+            .unwrap();
+        young.push(yp);
+    }
+    for (i, yp) in young.iter().enumerate() {
+        let body = json!({"id": Uuid::new_v4(), "title": format!("Action {i}"), "category": "EMPLOI"});
+        let r = t.post(&format!("/api/v1/young-people/{yp}/actions"), &a, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        assert!(t.state.documents.cached_bytes() <= 1024 * 1024, "over budget after {} plans", i + 1);
+    }
+    let cached = t.state.documents.cached_documents();
+    assert!((1..=56).contains(&cached), "{cached} plans cached in 1 MiB");
+    // The first plans were evicted: read again, they hold their action.
+    for (i, yp) in young.iter().enumerate().take(5) {
+        let r = t.get(&format!("/api/v1/young-people/{yp}/plan"), &a).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["actions"][0]["title"], format!("Action {i}"), "{:?}", r.body);
+    }
+}
+
 on_both_backends!(
     a_group_commit_skips_the_write_whose_plan_moved_on,
-    concurrent_writes_of_several_plans_are_all_stored
+    concurrent_writes_of_several_plans_are_all_stored,
+    the_plan_cache_counts_memory_and_evicts
 );

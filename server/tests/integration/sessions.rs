@@ -17,7 +17,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use server::config::Config;
 use server::sync::gateway::TOKEN_ENDED_MESSAGE;
-use server::{AppState, app};
 use sync_core::edit::NewAction;
 use sync_core::protocol::{Frame, PeerMetadata};
 use sync_core::{Author, DocumentId, PlanDocument};
@@ -36,15 +35,6 @@ fn new_action(title: &str) -> NewAction {
     NewAction { id: Some(Uuid::new_v4()), title: title.into(), ..NewAction::default() }
 }
 
-/// An app on `db` whose configuration `tune` adjusted.
-async fn app_with(db: &TestDb, tune: impl FnOnce(&mut Config)) -> TestApp {
-    let store = db.open().await;
-    let mut config = db.config();
-    tune(&mut config);
-    let state = AppState::new(store.clone(), config).unwrap();
-    TestApp { router: app(state.clone()), state, store }
-}
-
 struct Setup {
     t: TestApp,
     w: World,
@@ -53,7 +43,7 @@ struct Setup {
 }
 
 async fn setup_with(db: &TestDb, tune: impl FnOnce(&mut Config)) -> Setup {
-    let t = app_with(db, tune).await;
+    let t = db.app_with(tune).await;
     let w = world(&t).await;
     let addr = serve(t.state.clone()).await;
     let y1_doc = t.store.document_of(w.y1).await.unwrap().unwrap().parse().unwrap();

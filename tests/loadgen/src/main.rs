@@ -12,6 +12,7 @@
 mod client;
 mod history;
 mod jsphones;
+mod plan_memory;
 mod procfs;
 mod report;
 mod seed;
@@ -94,6 +95,12 @@ struct Args {
     /// plan, create an action, as its adviser), sampling the server's RSS.
     #[arg(long)]
     touch_plans: Option<usize>,
+    /// In this process only: the memory of loaded plans against their saved bytes, by history length.
+    #[arg(long)]
+    plan_memory: bool,
+    /// `--plan-memory`'s child process: loads the plans saved in this file and prints its RSS growth.
+    #[arg(long, hide = true)]
+    plan_memory_load: Option<PathBuf>,
     /// Touch mode: plans between two RSS samples.
     #[arg(long, default_value_t = 5000)]
     sample_every: usize,
@@ -557,6 +564,13 @@ async fn main() -> anyhow::Result<()> {
         js_phones_dir: std::path::absolute(&args.js_phones_dir)?,
         ..args
     };
+    if let Some(file) = &args.plan_memory_load {
+        return plan_memory::load_and_report(file);
+    }
+    if args.plan_memory {
+        println!("{}", plan_memory::run(&std::env::temp_dir())?);
+        return Ok(());
+    }
     if let Some(n) = args.touch_plans {
         let report = touch::run(&args, n, &dir).await?;
         println!("{report}");

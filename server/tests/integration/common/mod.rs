@@ -65,8 +65,15 @@ impl TestDb {
     }
 
     pub async fn app(&self) -> TestApp {
+        self.app_with(|_| {}).await
+    }
+
+    /// An app on this database whose configuration `tune` adjusted.
+    pub async fn app_with(&self, tune: impl FnOnce(&mut Config)) -> TestApp {
         let store = self.open().await;
-        let state = AppState::new(store.clone(), self.config()).unwrap();
+        let mut config = self.config();
+        tune(&mut config);
+        let state = AppState::new(store.clone(), config).unwrap();
         TestApp { router: app(state.clone()), state, store }
     }
 
