@@ -4,6 +4,9 @@
 
 macro_rules! plan_writes {
     () => {
+        /// Rows (or listed ids) per multi-row statement: far below SQLite's 32,766 bound variables.
+        const ROWS_PER_STATEMENT: usize = 500;
+
         /// Claims the chunk seq of `write` and returns it, holding the plan's lock until the
         /// transaction ends. When another instance stored chunks after `write.after_seq`,
         /// `catch_up` gets them and rebuilds the write first.
@@ -87,6 +90,17 @@ macro_rules! plan_writes {
             .bind(at)
             .execute(&mut **tx)
             .await?;
+            // The touched entities still in the plan are upserted; only those gone are deleted.
+            let present = |collection: sync_core::schema::Collection, id: &uuid::Uuid| {
+                use sync_core::schema::Collection;
+                let p = &write.projections;
+                match collection {
+                    Collection::Actions => p.actions.iter().any(|a| a.id == *id),
+                    Collection::Appointments => p.appointments.iter().any(|a| a.id == *id),
+                    Collection::Tasks => p.tasks.iter().any(|t| t.id == *id),
+                    Collection::Notices => true,
+                }
+            };
             match &write.touched {
                 None => {
                     for table in [
@@ -99,7 +113,7 @@ macro_rules! plan_writes {
                 }
                 Some(entities) => {
                     use sync_core::schema::Collection;
-                    for (collection, id) in entities {
+                    for (collection, id) in entities.iter().filter(|(c, id)| !present(*c, id)) {
                         let delete = match collection {
                             Collection::Actions => "DELETE FROM action_rows WHERE young_person_id = $1 AND id = $2",
                             Collection::Appointments => {
@@ -116,7 +130,12 @@ macro_rules! plan_writes {
                 sqlx::query(
                     "INSERT INTO action_rows (young_person_id, id, title, category, status, due_date, \
                        completed_at, qualification_code, created_by, updated_at, created_at, reminder) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (young_person_id, id) DO UPDATE SET title = excluded.title, \
+                       category = excluded.category, status = excluded.status, due_date = excluded.due_date, \
+                       completed_at = excluded.completed_at, qualification_code = excluded.qualification_code, \
+                       created_by = excluded.created_by, updated_at = excluded.updated_at, \
+                       created_at = excluded.created_at, reminder = excluded.reminder",
                 )
                 .bind(&yp)
                 .bind(a.id.to_string())
@@ -137,7 +156,11 @@ macro_rules! plan_writes {
                 sqlx::query(
                     "INSERT INTO appointment_rows (young_person_id, id, title, kind, starts_at, \
                        duration_minutes, status, presence, response, adviser_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (young_person_id, id) DO UPDATE SET title = excluded.title, \
+                       kind = excluded.kind, starts_at = excluded.starts_at, \
+                       duration_minutes = excluded.duration_minutes, status = excluded.status, \
+                       presence = excluded.presence, response = excluded.response, adviser_id = excluded.adviser_id",
                 )
                 .bind(&yp)
                 .bind(a.id.to_string())
@@ -155,7 +178,9 @@ macro_rules! plan_writes {
             for t in &write.projections.tasks {
                 sqlx::query(
                     "INSERT INTO task_rows (young_person_id, id, title, kind, status, due_date) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (young_person_id, id) DO UPDATE SET title = excluded.title, \
+                       kind = excluded.kind, status = excluded.status, due_date = excluded.due_date",
                 )
                 .bind(&yp)
                 .bind(t.id.to_string())
@@ -176,18 +201,20 @@ macro_rules! plan_writes {
                 .execute(&mut **tx)
                 .await?;
             }
-            for e in &write.events {
-                sqlx::query(
-                    "INSERT INTO domain_events (dedup_key, young_person_id, kind, payload, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dedup_key) DO NOTHING",
-                )
-                .bind(&e.dedup_key)
-                .bind(e.young_person_id.map(|id| id.to_string()))
-                .bind(&e.kind)
-                .bind(&e.payload)
-                .bind(at)
-                .execute(&mut **tx)
-                .await?;
+            // One statement per `ROWS_PER_STATEMENT` events (a batch of edits brings several).
+            for events in write.events.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO domain_events (dedup_key, young_person_id, kind, payload, created_at) ",
+                );
+                insert.push_values(events, |mut row, e| {
+                    row.push_bind(&e.dedup_key)
+                        .push_bind(e.young_person_id.map(|id| id.to_string()))
+                        .push_bind(&e.kind)
+                        .push_bind(&e.payload)
+                        .push_bind(at);
+                });
+                insert.push(" ON CONFLICT (dedup_key) DO NOTHING");
+                insert.build().execute(&mut **tx).await?;
             }
             super::insert_notifications(tx, &write.notifications).await?;
             match &write.reminders.clear {
@@ -202,15 +229,15 @@ macro_rules! plan_writes {
                     .await?;
                 }
                 ReminderClear::Entities(ids) => {
-                    for id in ids {
-                        sqlx::query(
-                            "DELETE FROM reminders WHERE young_person_id = $1 AND entity_id = $2 \
-                             AND status = 'pending' AND kind <> 'weekly_nudge'",
-                        )
-                        .bind(&yp)
-                        .bind(id.to_string())
-                        .execute(&mut **tx)
-                        .await?;
+                    for ids in ids.chunks(ROWS_PER_STATEMENT) {
+                        let mut delete = sqlx::QueryBuilder::<Db>::new("DELETE FROM reminders WHERE young_person_id = ");
+                        delete.push_bind(&yp).push(" AND status = 'pending' AND kind <> 'weekly_nudge' AND entity_id IN (");
+                        let mut list = delete.separated(", ");
+                        for id in ids {
+                            list.push_bind(id.to_string());
+                        }
+                        list.push_unseparated(")");
+                        delete.build().execute(&mut **tx).await?;
                     }
                 }
             }
