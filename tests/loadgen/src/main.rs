@@ -107,7 +107,7 @@ struct Args {
     /// Touch mode: read only (no action created).
     #[arg(long)]
     touch_read_only: bool,
-    /// Our server's plan cache (`--doc-cache-mib`); its default (64) otherwise.
+    /// Our server's plan cache (`--doc-cache-mib`); its default (256) otherwise.
     #[arg(long)]
     doc_cache_mib: Option<usize>,
     /// One more argument for our server's `serve` (repeat for several), e.g. `--ours-arg=--sync-messages-per-second=500`.
