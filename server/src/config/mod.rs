@@ -86,6 +86,9 @@ pub enum RoleArg {
     Admin,
 }
 
+/// `--doc-cache-mib` unless set: MiB of (estimated) memory for loaded plans.
+pub const DEFAULT_DOC_CACHE_MIB: usize = 256;
+
 #[derive(Clone, Args)]
 pub struct Config {
     /// Address to listen on.
@@ -104,7 +107,7 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Budget of the in-memory cache of loaded plans, in MiB of memory (estimated: a loaded plan
     /// holds about 50 times its saved bytes, 18 KiB at least).
-    #[arg(long, env = "PASS_EMPLOI_DOC_CACHE_MIB", default_value_t = 256, global = true)]
+    #[arg(long, env = "PASS_EMPLOI_DOC_CACHE_MIB", default_value_t = DEFAULT_DOC_CACHE_MIB, global = true)]
     pub doc_cache_mib: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PASS_EMPLOI_BODY_LIMIT", default_value_t = 64 * 1024, global = true)]
@@ -147,7 +150,7 @@ impl Config {
             delivery: DeliveryConfig::default(),
             data_dir,
             database_url,
-            doc_cache_mib: 256,
+            doc_cache_mib: DEFAULT_DOC_CACHE_MIB,
             body_limit: 64 * 1024,
             access_ttl_secs: 15 * 60,
             refresh_ttl_days: 30,

@@ -10,10 +10,10 @@
 use crate::store::NotificationContext;
 
 /// What any loaded plan holds, however small (its op set's columns, indexes and caches).
-pub(super) const PLAN_BASE_BYTES: usize = 18 * 1024;
+const PLAN_BASE_BYTES: usize = 18 * 1024;
 
 /// Memory per saved byte of a loaded plan (the saved form is compressed columns).
-pub(super) const MEMORY_PER_SAVED_BYTE: usize = 50;
+const MEMORY_PER_SAVED_BYTE: usize = 50;
 
 /// A cached notification context with empty strings and lists.
 const CONTEXT_BASE_BYTES: usize = 256;

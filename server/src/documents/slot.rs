@@ -54,6 +54,11 @@ impl Slot {
         }
     }
 
+    /// Counts stored chunks (read after `self.seq`), in order.
+    pub(super) fn count_chunks(&mut self, chunks: &[StoredChunk]) {
+        chunks.iter().for_each(|c| self.count(c.seq, c.snapshot, c.bytes.len()));
+    }
+
     /// Folds chunks stored elsewhere after `self.seq` into the loaded plan. On an error the plan
     /// may hold part of them: the caller drops it.
     pub(super) fn fold(&mut self, chunks: &[StoredChunk]) -> Result<(), sync_core::document::DocumentError> {
@@ -63,7 +68,7 @@ impl Slot {
         for chunk in chunks {
             sync.document_mut().load_incremental(&chunk.bytes)?;
         }
-        chunks.iter().for_each(|c| self.count(c.seq, c.snapshot, c.bytes.len()));
+        self.count_chunks(chunks);
         Ok(())
     }
 }

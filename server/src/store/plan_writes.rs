@@ -91,8 +91,8 @@ macro_rules! plan_writes {
             .execute(&mut **tx)
             .await?;
             // The touched entities still in the plan are upserted; only those gone are deleted.
-            let present = |collection: sync_core::schema::Collection, id: &uuid::Uuid| {
-                use sync_core::schema::Collection;
+            use sync_core::schema::Collection;
+            let present = |collection: Collection, id: &uuid::Uuid| {
                 let p = &write.projections;
                 match collection {
                     Collection::Actions => p.actions.iter().any(|a| a.id == *id),
@@ -112,7 +112,6 @@ macro_rules! plan_writes {
                     }
                 }
                 Some(entities) => {
-                    use sync_core::schema::Collection;
                     for (collection, id) in entities.iter().filter(|(c, id)| !present(*c, id)) {
                         let delete = match collection {
                             Collection::Actions => "DELETE FROM action_rows WHERE young_person_id = $1 AND id = $2",

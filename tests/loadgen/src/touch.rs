@@ -148,7 +148,7 @@ pub async fn run(args: &Args, n: usize, dir: &Path) -> anyhow::Result<String> {
         samples.push(s);
     }
     let peak = server.stats()?.peak_rss;
-    let cache = args.doc_cache_mib.unwrap_or(256);
+    let cache = args.doc_cache_mib.unwrap_or(server::config::DEFAULT_DOC_CACHE_MIB);
     let mut out = format!(
         "Our server, {n} plans seeded (genesis only, {seeded_in:.0} s) then touched in turn through REST as their adviser \
          ({}), {CONNECTIONS} connections; plan cache `--doc-cache-mib {cache}`{}, {}\n\n",
