@@ -39,7 +39,7 @@ impl From<automerge::AutomergeError> for DocumentError {
     }
 }
 
-fn load_error(e: automerge::AutomergeError) -> DocumentError {
+pub(crate) fn load_error(e: automerge::AutomergeError) -> DocumentError {
     DocumentError::Load(Box::new(e))
 }
 
@@ -50,7 +50,7 @@ const CHUNKS_WRITTEN: [u8; 3] = [0, 1, 2];
 /// Refuses saved bytes holding a chunk `save`/`save_incremental` never write. Walks the chunk
 /// headers (magic, checksum, type, LEB128 length); at the first header it cannot read it stops
 /// and leaves the error to Automerge.
-fn check_chunk_types(mut bytes: &[u8]) -> Result<(), DocumentError> {
+pub(crate) fn check_chunk_types(mut bytes: &[u8]) -> Result<(), DocumentError> {
     while bytes.len() >= 10 && bytes[..4] == CHUNK_MAGIC {
         let chunk_type = bytes[8];
         if !CHUNKS_WRITTEN.contains(&chunk_type) {
@@ -78,7 +78,7 @@ fn check_chunk_types(mut bytes: &[u8]) -> Result<(), DocumentError> {
 
 /// Runs one of Automerge's loads, a panic of Automerge on malformed bytes becoming an error (a
 /// corrupt file or stored plan must not take down the server's task or the phone's app).
-fn guarded<T>(load: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, DocumentError> {
+pub(crate) fn guarded<T>(load: impl FnOnce() -> Result<T, DocumentError>) -> Result<T, DocumentError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)).unwrap_or_else(|panic| {
         let cause = panic
             .downcast_ref::<&str>()

@@ -67,6 +67,18 @@ pub enum EventKind {
         task_id: Uuid,
         comment_id: Uuid,
     },
+    /// A message of the conversation, sent (its text never travels in an event).
+    MessageSent {
+        message_id: Uuid,
+        sent_at: DateTime<Utc>,
+    },
+    MessageEdited {
+        message_id: Uuid,
+        at: DateTime<Utc>,
+    },
+    MessageDeleted {
+        message_id: Uuid,
+    },
     /// Some of the author's edits were undone by the server.
     EditsUndone {
         notice_id: Uuid,
@@ -207,6 +219,9 @@ pub fn dedup_key(kind: &EventKind) -> String {
         }
         EventKind::TaskCompleted { task_id, at, .. } => format!("task_completed:{task_id}:{}", at.timestamp_millis()),
         EventKind::TaskCommented { comment_id, .. } => format!("task_commented:{comment_id}"),
+        EventKind::MessageSent { message_id, .. } => format!("message_sent:{message_id}"),
+        EventKind::MessageEdited { message_id, at } => format!("message_edited:{message_id}:{}", at.timestamp_millis()),
+        EventKind::MessageDeleted { message_id } => format!("message_deleted:{message_id}"),
         EventKind::EditsUndone { notice_id, .. } => format!("edits_undone:{notice_id}"),
     }
 }

@@ -8,6 +8,7 @@
 pub mod backoff;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod conversation;
 pub mod document;
 pub mod edit;
 pub mod effects;

@@ -50,6 +50,7 @@ macro_rules! closed_enum {
         }
     };
 }
+pub(crate) use closed_enum;
 
 closed_enum!(
     /// Who someone is in the service.

@@ -126,6 +126,16 @@ pub enum Reason {
     PresenceTooEarly,
     #[error("le rendez-vous est annulé")]
     AppointmentCanceled,
+    #[error("seul l'auteur d'un message peut le modifier ou le supprimer")]
+    NotAuthor,
+    #[error("la date « {field} » est dans le futur")]
+    InFuture { field: String },
+    #[error("ce message est supprimé")]
+    MessageDeleted,
+    #[error("un message ne s'efface pas de la conversation : supprimez-le")]
+    NotErasable,
+    #[error("la période d'affichage doit finir après son début, dans l'année")]
+    BadPeriod,
 }
 
 impl Reason {
@@ -151,6 +161,11 @@ impl Reason {
             Reason::OutOfWindow => "out_of_window",
             Reason::PresenceTooEarly => "presence_too_early",
             Reason::AppointmentCanceled => "appointment_canceled",
+            Reason::NotAuthor => "not_author",
+            Reason::InFuture { .. } => "in_future",
+            Reason::MessageDeleted => "message_deleted",
+            Reason::NotErasable => "not_erasable",
+            Reason::BadPeriod => "bad_period",
         }
     }
 
@@ -163,7 +178,8 @@ impl Reason {
             | Reason::TooLong { field, .. }
             | Reason::Empty { field }
             | Reason::Invalid { field }
-            | Reason::UnknownField { field } => Some(field),
+            | Reason::UnknownField { field }
+            | Reason::InFuture { field } => Some(field),
             _ => None,
         }
     }
@@ -572,7 +588,7 @@ impl EntityCheck<'_> {
     }
 }
 
-fn text(field: &str, value: Option<&Node>, required: bool, max: usize) -> Check {
+pub(crate) fn text(field: &str, value: Option<&Node>, required: bool, max: usize) -> Result<(), Reason> {
     match value.filter(|n| !n.is_null()) {
         None if required => Err(Reason::Missing { field: field.to_owned() }),
         None => Ok(()),
