@@ -77,15 +77,19 @@ impl Message {
             None => None,
             Some(n) => Some(Reference::from_node(n, &format!("{entity}/reference"))?),
         };
+        let deleted_at = r.opt_instant(fields::DELETED_AT)?;
+        // A deleted message has no text, even where an edit made concurrently with its deletion
+        // wrote one back.
+        let text = if deleted_at.is_some() { None } else { r.opt_string(fields::TEXT)? };
         Ok(Message {
             id: r.uuid(fields::ID)?,
             author: r.person(fields::AUTHOR)?,
             sent_at: r.instant(fields::SENT_AT)?,
             kind: r.enumerated(fields::KIND, MessageKind::parse)?,
-            text: r.opt_string(fields::TEXT)?,
+            text,
             reference,
             edited_at: r.opt_instant(fields::EDITED_AT)?,
-            deleted_at: r.opt_instant(fields::DELETED_AT)?,
+            deleted_at,
         })
     }
 

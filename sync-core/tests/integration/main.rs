@@ -6,6 +6,8 @@
 mod common;
 mod bad_input;
 mod convergence;
+mod conversation_convergence;
+mod conversation_rules;
 mod protocol_fixtures;
 mod review;
 mod review_batches;
