@@ -1,7 +1,7 @@
-// Runs every test of every `object …Test : Suite` compiled beside this file (found in the jar, so a
-// new file such as ConversationTest.kt needs no change here), one after the other, and prints one
-// line per test, then "N passed, N failed". Exit status: 0 when all passed, 1 when one failed,
-// 2 when no test ran.
+// Runs every test of every `object … : Suite` compiled beside this file (found in the jar, so a new
+// file such as ConversationTest.kt with `object ConversationTest : Suite` needs no change here), one
+// after the other, suites by name, and prints one line per test, then "N passed, N failed".
+// Exit status: 0 when all passed, 1 when one failed, 2 when no test ran.
 //
 //   java … fr.passemploi.sync.tests.MainKt [FILTER…]
 //
@@ -14,7 +14,7 @@ import java.util.Locale
 import java.util.jar.JarFile
 import kotlin.system.exitProcess
 
-/** The suites in the jar (or folder) this class was loaded from, by name. */
+/** The suites (`object … : Suite`) in the jar or folder this class was loaded from, by name. */
 fun suites(): List<Pair<String, Suite>> {
     val location = File(Suite::class.java.protectionDomain.codeSource.location.toURI())
     val prefix = Suite::class.java.packageName.replace('.', '/') + "/"
@@ -23,13 +23,17 @@ fun suites(): List<Pair<String, Suite>> {
     } else {
         JarFile(location).use { jar -> jar.entries().toList().map { it.name } }
     }
+    val loader = Suite::class.java.classLoader
     return classFiles
-        .filter { it.startsWith(prefix) && it.endsWith("Test.class") && '$' !in it && '/' !in it.removePrefix(prefix) }
+        .filter { it.startsWith(prefix) && it.endsWith(".class") && '$' !in it && '/' !in it.removePrefix(prefix) }
         .map { it.removeSuffix(".class").replace('/', '.') }
         .sorted()
-        .mapNotNull { name ->
-            val instance = runCatching { Class.forName(name).getField("INSTANCE").get(null) }.getOrNull()
-            (instance as? Suite)?.let { name.substringAfterLast('.') to it }
+        .map { Class.forName(it, false, loader) }
+        .filter { it != Suite::class.java && Suite::class.java.isAssignableFrom(it) }
+        .map { suite ->
+            val instance = runCatching { suite.getField("INSTANCE").get(null) }.getOrNull() as? Suite
+                ?: error("${suite.name} is a Suite but not an `object`")
+            suite.simpleName to instance
         }
 }
 

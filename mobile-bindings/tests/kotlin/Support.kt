@@ -1,7 +1,7 @@
 // What the Kotlin tests of the generated bindings share: the running server (started by
 // mobile-bindings/tests/run), an adviser over REST, fresh young people with their phones
 // (OfflineClient in temporary folders), a small JSON codec for the REST calls, and the runner's
-// `Suite` (Main.kt runs every `object …Test : Suite` compiled beside it).
+// `Suite` (Main.kt runs every `object … : Suite` compiled beside it).
 //
 // Env (set by the run script): SERVER_URL, DEMO_PASSWORD, ADVISER_EMAIL; TMPDIR for the phones' folders.
 package fr.passemploi.sync.tests
