@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod conversations;
 pub mod demo;
 pub mod documents;
 pub mod error;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::Passwords;
 use crate::config::Config;
+use crate::conversations::Conversations;
 use crate::documents::Documents;
 use crate::metrics::Metrics;
 use crate::store::DynStore;
@@ -17,6 +18,8 @@ pub struct AppState {
     /// Per-account and per-address limits of the credential endpoints.
     pub throttle: Arc<crate::auth::throttle::Throttle>,
     pub documents: Arc<Documents>,
+    /// The conversations between young people and their advisers (issue 13).
+    pub conversations: Arc<Conversations>,
     pub metrics: Arc<Metrics>,
     pub hub: Arc<Hub>,
     /// This process, among the instances sharing one database.
@@ -38,6 +41,12 @@ impl AppState {
             instance_id,
             &config.sync,
         ));
+        // Conversations get a quarter of the documents' budget of their own.
+        let conversations = Arc::new(Conversations::new(
+            store.clone(),
+            documents.clone(),
+            config.doc_cache_mib.saturating_mul(1024 * 1024) / 4,
+        ));
         let metrics = Arc::new(Metrics::default());
         let web_push = Arc::new(crate::notifications::webpush::WebPushChannel::new(config.web_push.clone()));
         Ok(AppState {
@@ -46,6 +55,7 @@ impl AppState {
             passwords,
             throttle,
             documents,
+            conversations,
             metrics,
             hub,
             instance_id,

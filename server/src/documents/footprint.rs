@@ -20,7 +20,7 @@ const CONTEXT_BASE_BYTES: usize = 256;
 
 /// A loaded plan of `saved_bytes`, with `waiting_bytes` of changes held back for dependencies and
 /// sync states of `peer_state_bytes`.
-pub(super) fn loaded_plan(saved_bytes: usize, waiting_bytes: usize, peer_state_bytes: usize) -> usize {
+pub(crate) fn loaded_plan(saved_bytes: usize, waiting_bytes: usize, peer_state_bytes: usize) -> usize {
     PLAN_BASE_BYTES
         .saturating_add(saved_bytes.saturating_mul(MEMORY_PER_SAVED_BYTE))
         .saturating_add(waiting_bytes.saturating_mul(2))

@@ -30,7 +30,7 @@ use crate::store::{
 };
 use crate::sync::hub::{Hub, HubEvent};
 
-mod footprint;
+pub(crate) mod footprint;
 mod slot;
 use slot::{Derive, NewChanges, Slot};
 
@@ -219,7 +219,8 @@ impl Documents {
         Ok(out)
     }
 
-    async fn actor_for(&self, user_id: Uuid) -> ApiResult<ActorId> {
+    /// The Automerge actor of `user_id`'s writes in this process (bound to them in the database).
+    pub(crate) async fn actor_for(&self, user_id: Uuid) -> ApiResult<ActorId> {
         if let Some(actor) = self.actors.lock().unwrap_or_else(|p| p.into_inner()).get(&user_id) {
             return Ok(actor.clone());
         }
@@ -265,10 +266,7 @@ impl Documents {
             };
             let committed = self.commit(document_id, None, &mut guard, new).await;
             if committed.is_err() {
-                // A commit may fail after the database stored it (a connection lost at COMMIT):
-                // the change's actor and seq must never sign another change, so the user gets a
-                // fresh actor.
-                self.actors.lock().unwrap_or_else(|p| p.into_inner()).remove(&user_id);
+                self.forget_actor(user_id);
             }
             committed?;
         }
@@ -519,6 +517,12 @@ impl Documents {
         // Past the TTL every cached context is read again anyway.
         changed.retain(|_, at| at.elapsed() < CONTEXT_TTL);
         changed.insert(young_person_id, Instant::now());
+    }
+
+    /// A write of `user_id` may have been stored although it failed (a connection lost at COMMIT):
+    /// its actor and seq must never sign another change, so the user gets a fresh actor.
+    pub(crate) fn forget_actor(&self, user_id: Uuid) {
+        self.actors.lock().unwrap_or_else(|p| p.into_inner()).remove(&user_id);
     }
 
     /// Forgets a disconnected peer's sync state (if the plan is still loaded).

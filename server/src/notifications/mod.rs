@@ -48,10 +48,13 @@ pub enum Kind {
     AppointmentAnswered,
     // To the author of undone offline edits (centre only).
     EditsUndone,
+    // A new message of the conversation: to the young person (mobile + centre; their `messages`
+    // preference) or to their advisers (web + centre).
+    Messages,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::ActionCreated,
         Kind::ActionCommented,
         Kind::AppointmentScheduled,
@@ -66,10 +69,11 @@ impl Kind {
         Kind::CommentAdded,
         Kind::AppointmentAnswered,
         Kind::EditsUndone,
+        Kind::Messages,
     ];
 
     /// The kinds a young person receives on their phone, hence the kinds of their preferences.
-    pub const YOUNG_PERSON: [Kind; 9] = [
+    pub const YOUNG_PERSON: [Kind; 10] = [
         Kind::ActionCreated,
         Kind::ActionCommented,
         Kind::AppointmentScheduled,
@@ -79,6 +83,7 @@ impl Kind {
         Kind::AppointmentReminder1d,
         Kind::ActionDueSoon,
         Kind::WeeklyNudge,
+        Kind::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +102,7 @@ impl Kind {
             Kind::CommentAdded => "comment_added",
             Kind::AppointmentAnswered => "appointment_answered",
             Kind::EditsUndone => "edits_undone",
+            Kind::Messages => "messages",
         }
     }
 
@@ -118,6 +124,7 @@ impl Kind {
                 Duration::days(3)
             }
             Kind::EditsUndone => CENTRE_RETENTION,
+            Kind::Messages => Duration::days(7),
         }
     }
 }

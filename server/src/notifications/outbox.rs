@@ -6,12 +6,15 @@
 //! | appointment scheduled, changed (date, duration, place), canceled | the young person | mobile + in_app |
 //! | the young person completes an action or a task, comments one, answers an appointment | every follower | web + in_app |
 //! | edits undone by the rules | their author | in_app |
+//! | a message of the conversation, from an adviser | the young person | mobile + in_app |
+//! | a message of the conversation, from the young person | every follower | web + in_app |
 //!
 //! A kind the young person turned off produces no `mobile` row; the `in_app` entry is still
 //! written (the centre is the complete record; the preference silences the phone only).
 //! Each row's dedup key is `<event dedup key>:<recipient>:<channel>`, inserted with
 //! `ON CONFLICT DO NOTHING`: a replayed sync or a retried request never notifies twice.
-//! Texts are short French, with ids in the payload and at most the young person's first name.
+//! Texts are short French, with ids in the payload and at most the young person's first name; a
+//! message's text never travels in a notification.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -212,6 +215,21 @@ pub fn notifications_for_event(event: &DomainEvent, audience: &Audience, now: Da
             format!("{first} a répondu à un rendez-vous."),
             json!({"young_person_id": yp, "appointment_id": appointment_id, "response": response.as_str()}),
         ),
+        // The service's own messages (a transfer) are told by the transfer's notifications.
+        EventKind::MessageSent { message_id, .. } if event.by.role != Role::System => {
+            let payload = json!({"young_person_id": yp, "message_id": message_id});
+            if by_young_person {
+                to_advisers(Kind::Messages, "Nouveau message", format!("Nouveau message de {first}"), payload)
+            } else {
+                to_young_person(
+                    Kind::Messages,
+                    "Nouveau message",
+                    "Nouveau message de votre conseiller".into(),
+                    payload,
+                    None,
+                )
+            }
+        }
         EventKind::EditsUndone { notice_id, .. } => {
             let m = Message {
                 kind: Kind::EditsUndone,

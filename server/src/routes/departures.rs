@@ -79,6 +79,7 @@ pub(crate) async fn followed_by_caller(state: &AppState, user: &AuthUser, id: Uu
 /// What this instance does once a young person is gone (the others hear the store's announcement).
 pub fn finish_departure(state: &AppState, young_person_id: Uuid, departed: &Departed) {
     state.documents.invalidate_notification_context(young_person_id);
+    state.conversations.forget(young_person_id);
     if let Some(document_id) = &departed.document_id {
         state.documents.plan_gone(document_id);
     }

@@ -29,6 +29,10 @@ pub struct Me {
     /// Only for a young person: automerge-repo's base58check id of their plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_document_id: Option<String>,
+    /// Only for a young person: automerge-repo's base58check id of their conversation with their
+    /// advisers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_document_id: Option<String>,
 }
 
 /// Who the caller is.
@@ -36,8 +40,10 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Me>> {
     let account = state.store.user_by_id(user.id).await?.ok_or(ApiError::Unauthorized)?;
-    let plan_document_id =
-        if account.role == Role::YoungPerson { state.store.document_of(account.id).await? } else { None };
+    let young_person = account.role == Role::YoungPerson;
+    let plan_document_id = if young_person { state.store.document_of(account.id).await? } else { None };
+    let conversation_document_id =
+        if young_person { Some(state.conversations.ensure(account.id).await?) } else { None };
     Ok(Json(Me {
         id: account.id,
         role: account.role.as_str().into(),
@@ -46,6 +52,7 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
         last_name: account.last_name,
         timezone: account.timezone,
         plan_document_id,
+        conversation_document_id,
     }))
 }
 

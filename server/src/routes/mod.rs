@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod conversations;
 pub mod departures;
 pub mod devices;
 pub mod me;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(young_people::router())
         .merge(plans::router())
+        .merge(conversations::router())
         .merge(push::router())
         .merge(transfers::router())
         .merge(system::router())

@@ -11,7 +11,7 @@ use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
-use crate::routes::{auth, me, notifications, plans, push, system, transfers, young_people};
+use crate::routes::{auth, conversations, me, notifications, plans, push, system, transfers, young_people};
 
 /// The media type of every error answer (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -106,7 +106,7 @@ fn is_problem(content: &RefOr<Content>) -> bool {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Pass emploi", description = "Accounts, portfolios and plans. Errors are RFC 9457 problems, \
+    info(title = "Pass emploi", description = "Accounts, portfolios, plans and conversations. Errors are RFC 9457 problems, \
         served as `application/problem+json`."),
     modifiers(&BearerAuth, &Problems),
     paths(
@@ -122,6 +122,9 @@ fn is_problem(content: &RefOr<Content>) -> bool {
         plans::read_plan, plans::create_action, plans::update_action, plans::delete_action, plans::comment_action,
         plans::qualify_action, plans::create_appointment, plans::update_appointment, plans::cancel_appointment,
         plans::close_appointment, plans::answer_appointment, plans::create_task, plans::update_task,
+        conversations::read_conversation, conversations::send_message, conversations::edit_message,
+        conversations::delete_message, conversations::mark_read, conversations::pin_important,
+        conversations::unpin_important, conversations::search, conversations::unread, conversations::broadcast,
         push::vapid_public_key, push::subscribe, push::unsubscribe,
         transfers::transfer,
         system::health, system::metrics, system::openapi,

@@ -61,6 +61,32 @@ pub async fn transfer(
 
 /// Moves young people to another adviser of the caller's structure (the API and the web app's
 /// « Réaffectation » page); open sync sessions and live pages check their access again at once.
+/// Posts the service's message « Votre conseiller est désormais … » in the young person's
+/// conversation, once per young person, adviser, kind and day (a retried transfer posts nothing
+/// more: the message's id follows from those).
+async fn announce_in_conversation(
+    state: &AppState,
+    user: &AuthUser,
+    young_person_id: Uuid,
+    adviser_id: Uuid,
+    kind: TransferKind,
+    adviser_name: &str,
+) -> ApiResult<()> {
+    let now = Utc::now();
+    let (text, kind_key) = match kind {
+        TransferKind::Definitive => (format!("Votre conseiller est désormais {adviser_name}."), "definitive"),
+        TransferKind::Temporary => (format!("Votre conseiller est temporairement {adviser_name}."), "temporary"),
+    };
+    let key = format!("transfer:{young_person_id}:{adviser_id}:{kind_key}:{}", now.date_naive());
+    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, key.as_bytes());
+    // Signed with the supervisor's actor, authored by the service (the rulebook's `System`).
+    state
+        .conversations
+        .write(young_person_id, user.id, now, |doc| doc.post_system_message(id, now, &text), |_, _| ())
+        .await?;
+    Ok(())
+}
+
 pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: TransferBody) -> ApiResult<Transferred> {
     let structure = match (user.role, user.structure_id) {
         (Role::Supervisor, Some(s)) => s,
@@ -71,6 +97,7 @@ pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: Tran
         errors.push(field_error("young_person_ids".into(), "invalid", "entre 1 et 500 jeunes"));
     }
     let target = state.store.user_by_id(body.to_adviser_id).await?;
+    let target_name = target.as_ref().map(|t| format!("{} {}", t.first_name, t.last_name)).unwrap_or_default();
     let target_ok = target.is_some_and(|t| {
         !t.archived && matches!(t.role, Role::Adviser | Role::Supervisor) && t.structure_id == Some(structure)
     });
@@ -103,6 +130,7 @@ pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: Tran
         if let Some(document_id) = state.store.document_of(*id).await? {
             state.documents.access_changed(&document_id);
         }
+        announce_in_conversation(state, user, *id, body.to_adviser_id, body.kind, &target_name).await?;
     }
     Ok(Transferred { young_person_ids: body.young_person_ids, to_adviser_id: body.to_adviser_id, kind: body.kind })
 }

@@ -240,6 +240,10 @@ pub struct YoungPersonDetail {
     pub email: String,
     pub timezone: String,
     pub plan_document_id: String,
+    /// Their conversation's document (automerge-repo id), for those who take part in it: the
+    /// young person and the advisers who follow them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_document_id: Option<String>,
     /// Whether they have set their password.
     pub activated: bool,
     pub advisers: Vec<FollowingAdviser>,
@@ -254,7 +258,12 @@ pub async fn show(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<YoungPersonDetail>> {
-    let (access, _) = plan_access(&state, &user, id).await?;
+    let (access, author) = plan_access(&state, &user, id).await?;
+    let conversation_document_id = if author.role == Role::YoungPerson || author.follows_plan {
+        Some(state.conversations.ensure(id).await?)
+    } else {
+        None
+    };
     let advisers = state
         .store
         .followers(id)
@@ -270,6 +279,7 @@ pub async fn show(
         email: yp.email,
         timezone: yp.timezone,
         plan_document_id: access.document_id,
+        conversation_document_id,
         activated: yp.password_hash.is_some(),
         advisers,
     }))

@@ -186,6 +186,11 @@ pub(super) fn archive_summary(t: ArchiveTuple) -> StoreResult<ArchiveSummary> {
 /// `LIKE` pattern of their id inside JSON payloads). Children before parents (foreign keys).
 pub(super) const ERASE: &[&str] = &[
     "DELETE FROM document_chunks WHERE document_id IN (SELECT id FROM documents WHERE young_person_id = $1)",
+    "DELETE FROM conversation_chunks WHERE conversation_id IN \
+       (SELECT id FROM conversations WHERE young_person_id = $1)",
+    "DELETE FROM conversations WHERE young_person_id = $1",
+    "DELETE FROM message_rows WHERE young_person_id = $1",
+    "DELETE FROM read_marker_rows WHERE young_person_id = $1",
     "DELETE FROM documents WHERE young_person_id = $1",
     "DELETE FROM action_rows WHERE young_person_id = $1",
     "DELETE FROM appointment_rows WHERE young_person_id = $1",

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 mod adviser_views;
 mod announcements;
+pub mod conversations;
 pub mod group_commit;
 mod lifecycle;
 mod plan_writes;
@@ -22,6 +23,7 @@ mod sqlite;
 
 pub use adviser_views::{AdviserViews, AgendaLine, PendingAction, PortfolioLine, PortfolioScope, StaffMember};
 pub use announcements::{PlanAnnouncement, PlanNews};
+pub use conversations::{ConversationStore, ConversationWrite, MessageRow, UnreadCount};
 pub use lifecycle::{AccountRecord, ArchiveSummary, DocumentFingerprint, Erased, Erasure, Lifecycle, NewArchive};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -459,10 +461,11 @@ pub struct VapidKeyRow {
 // --- end web push ---
 
 /// Everything the store does. The advisers' web app's read queries are in the supertrait
-/// [`AdviserViews`], the departures and the retention rules in [`Lifecycle`] (so a [`DynStore`]
+/// [`AdviserViews`], the departures and the retention rules in [`Lifecycle`], the conversations in
+/// [`ConversationStore`] (so a [`DynStore`]
 /// answers them too; bring the trait into scope to call them).
 #[async_trait::async_trait]
-pub trait Store: AdviserViews + Lifecycle + Send + Sync + 'static {
+pub trait Store: AdviserViews + Lifecycle + ConversationStore + Send + Sync + 'static {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -118,6 +118,14 @@ const PLAN_CHANGES_CHANNEL: &str = "pass_emploi_plan_changes";
 
 sql::impl_store!(PgStore, "postgres");
 super::adviser_views::impl_adviser_views!(PgStore);
+super::conversations::impl_conversation_store!(
+    PgStore,
+    search: "SELECT m.message_id, m.author_id, m.author_role, m.kind, m.sent_at, m.text, m.edited_at, m.deleted_at \
+             FROM message_rows m \
+             WHERE m.young_person_id = $1 AND m.search @@ plainto_tsquery('french', $2) \
+             ORDER BY m.sent_at DESC LIMIT $3",
+    prepare: |query: &str| query.to_owned()
+);
 // FOR UPDATE conflicts with the KEY SHARE lock a chunk's insert takes on its document's row.
 super::lifecycle::impl_lifecycle!(PgStore, "SELECT id FROM documents WHERE young_person_id = $1 FOR UPDATE");
 

@@ -121,6 +121,14 @@ fn forward<T: Clone + Send + 'static>(
 
 sql::impl_store!(SqliteStore, "sqlite");
 super::adviser_views::impl_adviser_views!(SqliteStore);
+super::conversations::impl_conversation_store!(
+    SqliteStore,
+    search: "SELECT m.message_id, m.author_id, m.author_role, m.kind, m.sent_at, m.text, m.edited_at, m.deleted_at \
+             FROM message_search s JOIN message_rows m \
+               ON m.young_person_id = s.young_person_id AND m.message_id = s.message_id \
+             WHERE s.young_person_id = $1 AND message_search MATCH $2 ORDER BY m.sent_at DESC LIMIT $3",
+    prepare: super::conversations::fts5_query
+);
 // SQLite has no row locks: a write statement first takes the database's write lock.
 super::lifecycle::impl_lifecycle!(
     SqliteStore,

@@ -7,6 +7,7 @@ mod common;
 mod adviser_views;
 mod api;
 mod auth_limits;
+mod conversations;
 mod crash;
 mod delivery;
 mod demo;
