@@ -1,6 +1,7 @@
-//! The server side of the Automerge sync protocol for one plan, without I/O.
+//! The server side of the Automerge sync protocol for one document, without I/O.
 //!
-//! A `PlanSync` holds the document and one sync state per connected peer. Each incoming sync
+//! A [`DocumentSync`] holds the document (a plan, [`PlanSync`], or a conversation,
+//! [`ConversationSync`]: any [`Reviewed`] kind) and one sync state per connected peer. Each incoming sync
 //! message is applied, its new changes checked (their actors must belong to the sender), reviewed
 //! by the rulebook and compensated; the caller stores [`Received::to_store`] and only then sends
 //! the answers. Transports (WebSocket, HTTP) and storage live outside.
@@ -8,11 +9,11 @@
 use std::collections::HashMap;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{ActorId, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use chrono::{DateTime, Utc};
 
-use crate::document::PlanDocument;
-use crate::review::{Compensation, Review, compensate, review};
+use crate::conversation::ConversationDocument;
+use crate::document::{DocumentError, PlanDocument};
 use crate::rules::Author;
 use crate::sync_message::{self, MessageError, MessageLimits};
 
@@ -32,12 +33,71 @@ pub enum SyncError {
     Document(#[from] crate::document::DocumentError),
 }
 
+/// A kind of document the engine syncs: an Automerge document, the review of what a peer's
+/// batch did to it, and the compensation of what the review refused.
+pub trait Reviewed {
+    type Review: Default + std::fmt::Debug;
+    type Compensation: std::fmt::Debug;
+    fn automerge_mut(&mut self) -> &mut AutoCommit;
+    fn review(&mut self, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Self::Review;
+    fn compensate(
+        &mut self,
+        review: &Self::Review,
+        author: &Author,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Self::Compensation>, DocumentError>;
+}
+
+impl Reviewed for PlanDocument {
+    type Review = crate::review::Review;
+    type Compensation = crate::review::Compensation;
+
+    fn automerge_mut(&mut self) -> &mut AutoCommit {
+        PlanDocument::automerge_mut(self)
+    }
+
+    fn review(&mut self, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Self::Review {
+        crate::review::review(self, before, author, now)
+    }
+
+    fn compensate(
+        &mut self,
+        review: &Self::Review,
+        author: &Author,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Self::Compensation>, DocumentError> {
+        crate::review::compensate(self, review, author, now)
+    }
+}
+
+impl Reviewed for ConversationDocument {
+    type Review = crate::conversation::ConversationReview;
+    type Compensation = crate::conversation::Compensation;
+
+    fn automerge_mut(&mut self) -> &mut AutoCommit {
+        ConversationDocument::automerge_mut(self)
+    }
+
+    fn review(&mut self, before: &[ChangeHash], author: &Author, now: DateTime<Utc>) -> Self::Review {
+        crate::conversation::review(self, before, author, now)
+    }
+
+    fn compensate(
+        &mut self,
+        review: &Self::Review,
+        author: &Author,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Self::Compensation>, DocumentError> {
+        crate::conversation::compensate(self, review, author, now)
+    }
+}
+
 /// What receiving one message did.
-#[derive(Debug, Default)]
-pub struct Received {
+#[derive(Debug)]
+pub struct Received<D: Reviewed = PlanDocument> {
     /// The rulebook's review of the new changes (empty when the message brought none).
-    pub review: Review,
-    pub compensation: Option<Compensation>,
+    pub review: D::Review,
+    pub compensation: Option<D::Compensation>,
     /// The changes the message brought (the peer's and the compensation), to append to storage
     /// before answering.
     pub to_store: Vec<u8>,
@@ -45,7 +105,13 @@ pub struct Received {
     pub new_actors: Vec<ActorId>,
 }
 
-impl Received {
+impl<D: Reviewed> Default for Received<D> {
+    fn default() -> Self {
+        Received { review: D::Review::default(), compensation: None, to_store: Vec::new(), new_actors: Vec::new() }
+    }
+}
+
+impl<D: Reviewed> Received<D> {
     pub fn changed(&self) -> bool {
         !self.to_store.is_empty()
     }
@@ -126,22 +192,27 @@ impl Peers {
     }
 }
 
-/// One plan and the sync state of each peer that syncs it.
-pub struct PlanSync {
-    doc: PlanDocument,
+/// One document and the sync state of each peer that syncs it.
+pub struct DocumentSync<D> {
+    doc: D,
     peers: Peers,
     limits: SyncLimits,
     waiting: Waiting,
 }
 
-impl PlanSync {
-    pub fn new(doc: PlanDocument) -> Self {
+/// A plan and its peers.
+pub type PlanSync = DocumentSync<PlanDocument>;
+/// A conversation and its peers.
+pub type ConversationSync = DocumentSync<ConversationDocument>;
+
+impl<D: Reviewed> DocumentSync<D> {
+    pub fn new(doc: D) -> Self {
         Self::with_limits(doc, SyncLimits::default())
     }
 
-    pub fn with_limits(doc: PlanDocument, limits: SyncLimits) -> Self {
+    pub fn with_limits(doc: D, limits: SyncLimits) -> Self {
         let peers = Peers { states: HashMap::new(), clock: 0, max: limits.max_peers.max(1) };
-        PlanSync { doc, peers, limits, waiting: Waiting::default() }
+        DocumentSync { doc, peers, limits, waiting: Waiting::default() }
     }
 
     /// Bytes of received changes that may still wait for their dependencies (never stored; count
@@ -175,11 +246,11 @@ impl PlanSync {
             .sum()
     }
 
-    pub fn document(&self) -> &PlanDocument {
+    pub fn document(&self) -> &D {
         &self.doc
     }
 
-    pub fn document_mut(&mut self) -> &mut PlanDocument {
+    pub fn document_mut(&mut self) -> &mut D {
         &mut self.doc
     }
 
@@ -199,7 +270,7 @@ impl PlanSync {
         message: &[u8],
         now: DateTime<Utc>,
         mut actor_allowed: impl FnMut(&ActorId) -> bool,
-    ) -> Result<Received, SyncError> {
+    ) -> Result<Received<D>, SyncError> {
         let applied = self.apply(peer, message)?;
         if applied.new_actors.iter().any(|a| !actor_allowed(a)) {
             return Err(SyncError::ForeignActor);
@@ -223,7 +294,7 @@ impl PlanSync {
         // Automerge logs the patches of what this message applies, so that the review's diff
         // from `before` reads that log instead of scanning every op of the plan.
         self.doc.automerge_mut().update_diff_cursor();
-        let before = self.doc.heads();
+        let before = self.doc.automerge_mut().get_heads();
         let state = self.peers.get(peer);
         self.doc
             .automerge_mut()
@@ -253,13 +324,13 @@ impl PlanSync {
     }
 
     /// Second half of [`Self::receive`]: reviews and compensates what [`Self::apply`] merged.
-    pub fn settle(&mut self, applied: Applied, author: &Author, now: DateTime<Utc>) -> Result<Received, SyncError> {
+    pub fn settle(&mut self, applied: Applied, author: &Author, now: DateTime<Utc>) -> Result<Received<D>, SyncError> {
         let before = applied.before;
-        if self.doc.heads() == before {
+        if self.doc.automerge_mut().get_heads() == before {
             return Ok(Received::default());
         }
-        let review = review(&mut self.doc, &before, author, now);
-        let compensation = compensate(&mut self.doc, &review, author, now)?;
+        let review = self.doc.review(&before, author, now);
+        let compensation = self.doc.compensate(&review, author, now)?;
         // The peer's chunks as received when they are all there is to store; otherwise (changes
         // held back, a compensation) the document saves what it gained since `before`. Either
         // way, nothing is encoded again from the whole document's columns.

@@ -1,11 +1,13 @@
-//! Loaded conversations: a per-conversation lock, a bounded cache, and the write path.
+//! Loaded conversations: a per-conversation lock, a bounded cache, the write path and the sync
+//! path.
 //!
-//! A write takes the young person's conversation lock, loads the conversation (creating it, with
-//! its genesis, on the first message), applies a typed edit with the caller's actor, and stores
-//! the change with the projections of the messages it touched and the notifications it sends in
-//! one transaction; only then is it acknowledged. The chunk is appended only if the stored
-//! conversation still ends where the loaded one does: when another instance wrote in between, the
-//! conversation is read again and the edit made again on it.
+//! A write (a REST edit, or a peer's sync message) takes the young person's conversation lock,
+//! loads the conversation (creating it, with its genesis, when it does not exist), applies the
+//! edit with the caller's actor (a peer's changes are reviewed by the conversation's rulebook and
+//! compensated with the server's), and stores the change with the projections of the messages it
+//! touched and the notifications it sends in one transaction; only then is it acknowledged. The
+//! chunk is appended only if the stored conversation still ends where the loaded one does: when
+//! another instance wrote in between, its chunks are folded in first and the rows derived again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,20 +17,23 @@ use sync_core::conversation::ConversationDocument;
 use sync_core::conversation::review::Touched;
 use sync_core::conversation::schema::root;
 use sync_core::edit::EditOutcome;
+use sync_core::engine::{ConversationSync, SyncLimits};
 use sync_core::ids::DocumentId;
 use sync_core::model::parse_instant;
+use sync_core::{Author, DomainEvent};
 use uuid::Uuid;
 
-use crate::documents::Documents;
 use crate::documents::footprint::loaded_plan;
+use crate::documents::{Documents, SyncOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
 use crate::store::{ConversationWrite, DynStore, MessageRow, StoredChunk};
+use crate::sync::hub::HubEvent;
 
-/// A conversation in memory, with the seq of its last stored chunk.
+/// A conversation in memory with its peers, and the seq of its last stored chunk.
 struct Loaded {
     id: String,
-    doc: ConversationDocument,
+    sync: ConversationSync,
     seq: i64,
     chunks: usize,
     saved_bytes: usize,
@@ -36,8 +41,23 @@ struct Loaded {
 
 impl Loaded {
     fn footprint(&self) -> usize {
-        loaded_plan(self.saved_bytes, 0, 0)
+        loaded_plan(self.saved_bytes, self.sync.waiting_bytes(), self.sync.peer_state_bytes())
     }
+
+    fn doc(&mut self) -> &mut ConversationDocument {
+        self.sync.document_mut()
+    }
+}
+
+/// What a write brought, to store.
+struct NewChanges<'a> {
+    young_person_id: Uuid,
+    touched: &'a Touched,
+    chunk: Vec<u8>,
+    events: &'a [DomainEvent],
+    /// The sync peer whose message brought the changes (answered by the caller).
+    answered: Option<&'a str>,
+    now: DateTime<Utc>,
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Loaded>>>;
@@ -58,7 +78,7 @@ struct Lru {
 /// Stored chunks past which a write saves the whole conversation as one snapshot.
 const COMPACT_EVERY_CHUNKS: usize = 64;
 
-/// Attempts of one write when other instances keep writing the same conversation.
+/// Attempts of one commit when other instances keep writing the same conversation.
 const WRITE_ATTEMPTS: usize = 5;
 
 pub struct Conversations {
@@ -135,7 +155,7 @@ impl Conversations {
             None => return Ok(false),
         };
         let chunks = self.store.load_conversation_chunks(&id, 0).await?;
-        *slot = Some(load(id, chunks).await?);
+        *slot = Some(load(id, chunks, self.documents.sync_limits().clone()).await?);
         Ok(true)
     }
 
@@ -162,7 +182,7 @@ impl Conversations {
             return Ok(None);
         }
         let Some(loaded) = guard.as_ref() else { return Ok(None) };
-        let out = f(&loaded.id, &loaded.doc);
+        let out = f(&loaded.id, loaded.sync.document());
         let footprint = loaded.footprint();
         drop(guard);
         self.account(young_person_id, footprint);
@@ -176,73 +196,187 @@ impl Conversations {
         young_person_id: Uuid,
         user_id: Uuid,
         now: DateTime<Utc>,
-        edit: impl Fn(&mut ConversationDocument) -> Result<EditOutcome, sync_core::EditError>,
+        edit: impl FnOnce(&mut ConversationDocument) -> Result<EditOutcome, sync_core::EditError>,
         read: impl FnOnce(&ConversationDocument, &EditOutcome) -> R,
     ) -> ApiResult<(EditOutcome, R)> {
         let actor = self.documents.actor_for(user_id).await?;
         let slot = self.slot(young_person_id);
         let mut guard = slot.lock().await;
-        for _ in 0..WRITE_ATTEMPTS {
-            self.ensure_loaded(young_person_id, &mut guard, true).await?;
-            let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
-            loaded.doc.set_actor(actor.clone());
-            loaded.doc.automerge_mut().update_diff_cursor();
-            let before = loaded.doc.heads();
-            let outcome = edit(&mut loaded.doc)?;
-            if outcome.change.is_none() {
-                let out = read(&loaded.doc, &outcome);
-                return Ok((outcome, out));
+        self.ensure_loaded(young_person_id, &mut guard, true).await?;
+        let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        let doc = loaded.doc();
+        doc.set_actor(actor);
+        doc.automerge_mut().update_diff_cursor();
+        let before = doc.heads();
+        let outcome = edit(doc)?;
+        if outcome.change.is_some() {
+            let after = doc.heads();
+            let touched = Touched::from_patches(&doc.automerge_mut().diff(&before, &after));
+            let chunk = doc.automerge_mut().save_after(&before);
+            let new =
+                NewChanges { young_person_id, touched: &touched, chunk, events: &outcome.events, answered: None, now };
+            if let Err(e) = self.commit(&mut guard, new).await {
+                // The change may be stored although the commit failed (a connection lost at
+                // COMMIT): its actor and seq must never sign another change.
+                self.documents.forget_actor(user_id);
+                return Err(e);
             }
-            let after = loaded.doc.heads();
-            let touched = Touched::from_patches(&loaded.doc.automerge_mut().diff(&before, &after));
-            let context = self.store.notification_context(young_person_id).await?;
-            let audience = Audience::new(young_person_id, &context);
-            let notifications = outbox::notifications_for_events(&outcome.events, &audience, now);
+        }
+        let loaded = guard.as_ref().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        let out = read(loaded.sync.document(), &outcome);
+        let footprint = loaded.footprint();
+        drop(guard);
+        self.account(young_person_id, footprint);
+        Ok((outcome, out))
+    }
+
+    /// Applies one sync message from `peer_key` (written by `author`) to the conversation of
+    /// `young_person_id`, stores what it brought (with the compensation of refused edits) and
+    /// returns the server's next message for that peer. Nothing is answered before the changes
+    /// are committed.
+    pub async fn sync_receive(
+        &self,
+        young_person_id: Uuid,
+        peer_key: &str,
+        author: &Author,
+        message: &[u8],
+    ) -> ApiResult<SyncOutcome> {
+        let now = Utc::now();
+        let slot = self.slot(young_person_id);
+        let mut guard = slot.lock().await;
+        // A synced conversation exists (its id named it): an erased one is not made again.
+        if !self.ensure_loaded(young_person_id, &mut guard, false).await? {
+            return Err(ApiError::NotFound);
+        }
+        // On any refusal the conversation may hold the refused changes: it is read again next time.
+        let refused = |guard: &mut Option<Loaded>, reason: String| {
+            *guard = None;
+            ApiError::SyncRefused(reason)
+        };
+        let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        let applied = match loaded.sync.apply(peer_key, message) {
+            Ok(applied) => applied,
+            Err(e) => return Err(refused(&mut guard, e.to_string())),
+        };
+        match self.documents.check_peer_actors(&applied.new_actors, author.user_id, now).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => return Err(refused(&mut guard, reason)),
+            Err(e) => {
+                *guard = None;
+                return Err(e);
+            }
+        }
+        let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        loaded.doc().set_actor(self.documents.server_actor().clone());
+        let received = match loaded.sync.settle(applied, author, now) {
+            Ok(received) => received,
+            Err(e) => return Err(refused(&mut guard, e.to_string())),
+        };
+        if received.changed() {
+            let size = loaded.saved_bytes + loaded.sync.waiting_bytes() + received.to_store.len();
+            if size > self.documents.max_document_bytes() {
+                return Err(refused(&mut guard, "la conversation dépasserait la taille maximale".into()));
+            }
+            let mut events = received.review.events.clone();
+            events.extend(received.compensation.as_ref().map(|c| c.event.clone()));
+            let new = NewChanges {
+                young_person_id,
+                touched: &received.review.touched,
+                chunk: received.to_store,
+                events: &events,
+                answered: Some(peer_key),
+                now,
+            };
+            self.commit(&mut guard, new).await?;
+        }
+        let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        let reply = loaded.sync.generate(peer_key);
+        let footprint = loaded.footprint();
+        drop(guard);
+        self.account(young_person_id, footprint);
+        Ok(SyncOutcome { reply, notice: received.compensation.map(|c| c.notice) })
+    }
+
+    /// The server's next sync message for `peer_key`, if it needs one.
+    pub async fn sync_generate(&self, young_person_id: Uuid, peer_key: &str) -> ApiResult<Option<Vec<u8>>> {
+        let slot = self.slot(young_person_id);
+        let mut guard = slot.lock().await;
+        if !self.ensure_loaded(young_person_id, &mut guard, false).await? {
+            return Err(ApiError::NotFound);
+        }
+        let loaded = guard.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
+        Ok(loaded.sync.generate(peer_key))
+    }
+
+    /// Forgets a disconnected peer's sync state (if the conversation is still loaded).
+    pub fn forget_peer(&self, young_person_id: Uuid, peer_key: &str) {
+        let slot = self.slot(young_person_id);
+        if let Ok(mut guard) = slot.try_lock() {
+            if let Some(loaded) = guard.as_mut() {
+                loaded.sync.remove_peer(peer_key);
+            }
+        }
+    }
+
+    /// Stores `new` with the rows it changes, then tells the conversation's sessions. When another
+    /// instance stored chunks first, they are folded in and the rows read again. On failure the
+    /// conversation in memory, which holds changes that are not stored, is dropped.
+    async fn commit(&self, slot: &mut Option<Loaded>, new: NewChanges<'_>) -> ApiResult<()> {
+        let result = self.try_commit(slot, &new).await;
+        if result.is_err() {
+            *slot = None;
+        }
+        let id = result?;
+        self.documents.hub().publish(&id, HubEvent::Changed { answered: new.answered.map(Arc::from) });
+        Ok(())
+    }
+
+    async fn try_commit(&self, slot: &mut Option<Loaded>, new: &NewChanges<'_>) -> ApiResult<String> {
+        let context = self.store.notification_context(new.young_person_id).await?;
+        let audience = Audience::new(new.young_person_id, &context);
+        let notifications = outbox::notifications_for_events(new.events, &audience, new.now);
+        for _ in 0..WRITE_ATTEMPTS {
+            let loaded = slot.as_mut().ok_or_else(|| ApiError::internal("conversation vanished"))?;
             let snapshot = loaded.chunks + 1 >= COMPACT_EVERY_CHUNKS;
-            let chunk = if snapshot { loaded.doc.save() } else { loaded.doc.automerge_mut().save_after(&before) };
+            let doc = loaded.sync.document_mut();
             let write = ConversationWrite {
                 conversation_id: loaded.id.clone(),
-                young_person_id,
+                young_person_id: new.young_person_id,
                 after_seq: loaded.seq,
-                messages: message_rows(&loaded.doc, &touched),
-                read_markers: read_markers(&loaded.doc, &touched),
-                notifications,
+                chunk: if snapshot { doc.save() } else { new.chunk.clone() },
                 snapshot,
-                chunk,
-                at: now,
+                messages: message_rows(doc, new.touched),
+                read_markers: read_markers(doc, new.touched),
+                notifications: notifications.clone(),
+                at: new.now,
             };
-            match self.store.commit_conversation_write(&write).await {
-                Ok(Some(seq)) => {
-                    loaded.seq = seq;
-                    if snapshot {
-                        loaded.chunks = 1;
-                        loaded.saved_bytes = write.chunk.len();
-                    } else {
-                        loaded.chunks += 1;
-                        loaded.saved_bytes += write.chunk.len();
-                    }
-                    let footprint = loaded.footprint();
-                    let out = read(&loaded.doc, &outcome);
-                    drop(guard);
-                    self.account(young_person_id, footprint);
-                    return Ok((outcome, out));
+            if let Some(seq) = self.store.commit_conversation_write(&write).await? {
+                loaded.seq = seq;
+                if snapshot {
+                    loaded.chunks = 1;
+                    loaded.saved_bytes = write.chunk.len();
+                } else {
+                    loaded.chunks += 1;
+                    loaded.saved_bytes += write.chunk.len();
                 }
-                // Another instance wrote first: read the conversation again, edit again.
-                Ok(None) => *guard = None,
-                Err(e) => {
-                    // The conversation in memory holds a change that is not stored.
-                    *guard = None;
-                    self.documents.forget_actor(user_id);
-                    return Err(e.into());
-                }
+                return Ok(loaded.id.clone());
             }
+            // Another instance wrote first: fold its chunks in, then try again.
+            let chunks = self.store.load_conversation_chunks(&loaded.id, loaded.seq).await?;
+            let Some(last) = chunks.last().map(|c| c.seq) else { continue };
+            for chunk in &chunks {
+                loaded.sync.document_mut().load_incremental(&chunk.bytes).map_err(ApiError::internal)?;
+                loaded.saved_bytes += chunk.bytes.len();
+            }
+            loaded.chunks += chunks.len();
+            loaded.seq = last;
         }
         Err(ApiError::Busy { retry_after_secs: 1 })
     }
 }
 
 /// Loads stored chunks (off the async workers: a long conversation takes a while).
-async fn load(id: String, chunks: Vec<StoredChunk>) -> ApiResult<Loaded> {
+async fn load(id: String, chunks: Vec<StoredChunk>, limits: SyncLimits) -> ApiResult<Loaded> {
     let seq = chunks.last().map_or(0, |c| c.seq);
     let count = chunks.len();
     let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
@@ -251,7 +385,7 @@ async fn load(id: String, chunks: Vec<StoredChunk>) -> ApiResult<Loaded> {
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok(Loaded { id, doc, seq, chunks: count, saved_bytes })
+    Ok(Loaded { id, sync: ConversationSync::with_limits(doc, limits), seq, chunks: count, saved_bytes })
 }
 
 /// The rows of the messages a write touched.

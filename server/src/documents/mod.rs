@@ -161,6 +161,21 @@ impl Documents {
         &self.server_actor
     }
 
+    /// What each loaded document accepts from its sync peers (plans and conversations alike).
+    pub(crate) fn sync_limits(&self) -> &SyncLimits {
+        &self.sync_limits
+    }
+
+    /// The largest a document may grow by its peers' changes.
+    pub(crate) fn max_document_bytes(&self) -> usize {
+        self.max_document_bytes
+    }
+
+    /// Where every session of this process hears of changes.
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
     /// Estimated memory of the plans currently cached (see [`footprint`]).
     pub fn cached_bytes(&self) -> usize {
         self.lru.lock().unwrap_or_else(|p| p.into_inner()).bytes
@@ -394,27 +409,15 @@ impl Documents {
             Ok(applied) => applied,
             Err(e) => return Err(refused(&mut guard, e.to_string())),
         };
-        for actor in &applied.new_actors {
-            if *actor == self.server_actor {
-                return Err(refused(&mut guard, "changements signés par l'acteur du serveur".into()));
+        match self.check_peer_actors(&applied.new_actors, author.user_id, now).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => return Err(refused(&mut guard, reason)),
+            Err(e) => {
+                // The plan in memory holds the applied changes: drop it.
+                guard.doc = None;
+                self.unloaded(document_id);
+                return Err(e);
             }
-            let bound = match self.bind_actor(actor, author.user_id, now).await {
-                Ok(bound) => bound,
-                Err(e) => {
-                    // The plan in memory holds the applied changes: drop it.
-                    guard.doc = None;
-                    self.unloaded(document_id);
-                    return Err(e.into());
-                }
-            };
-            if !bound {
-                return Err(refused(&mut guard, "changements signés par l'acteur d'un autre utilisateur".into()));
-            }
-        }
-        if let Err(e) = self.reserve_server_actor(now).await {
-            guard.doc = None;
-            self.unloaded(document_id);
-            return Err(e);
         }
         let Some(sync) = guard.doc.as_mut() else {
             return Err(ApiError::internal("document vanished"));
@@ -469,6 +472,27 @@ impl Documents {
             cache.insert(actor.clone(), user_id);
         }
         Ok(bound)
+    }
+
+    /// Checks the actors that signed a peer's new changes (in a plan or a conversation): each must
+    /// be bound to `user_id`, or is bound to them now; none may be the server's. `Ok(Some(reason))`
+    /// refuses the message. The server's own actor is reserved before it signs a compensation.
+    pub(crate) async fn check_peer_actors(
+        &self,
+        actors: &[ActorId],
+        user_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Option<String>> {
+        for actor in actors {
+            if *actor == self.server_actor {
+                return Ok(Some("changements signés par l'acteur du serveur".into()));
+            }
+            if !self.bind_actor(actor, user_id, now).await? {
+                return Ok(Some("changements signés par l'acteur d'un autre utilisateur".into()));
+            }
+        }
+        self.reserve_server_actor(now).await?;
+        Ok(None)
     }
 
     async fn reserve_server_actor(&self, now: DateTime<Utc>) -> ApiResult<()> {

@@ -130,6 +130,10 @@ pub async fn transfer_young_people(state: &AppState, user: &AuthUser, body: Tran
         if let Some(document_id) = state.store.document_of(*id).await? {
             state.documents.access_changed(&document_id);
         }
+        if let Some(conversation_id) = state.store.conversation_of(*id).await? {
+            // The same announcement: each instance's sessions on that document check their access.
+            state.documents.access_changed(&conversation_id);
+        }
         announce_in_conversation(state, user, *id, body.to_adviser_id, body.kind, &target_name).await?;
     }
     Ok(Transferred { young_person_ids: body.young_person_ids, to_adviser_id: body.to_adviser_id, kind: body.kind })

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -22,12 +21,11 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::hub::{HubEvent, SessionGuard};
+use super::target::{Target, access_lost};
 use super::{SERVER_PEER_PREFIX, impersonates_server, notice_payload, relayable_ephemeral, relayed_sender_id};
 use crate::auth::AuthUser;
 use crate::auth::extractor::token_session;
-use crate::documents::Documents;
 use crate::error::ApiError;
-use crate::routes::young_people::plan_access;
 use crate::state::AppState;
 
 /// Initial read buffer of a session.
@@ -109,20 +107,19 @@ fn panic_cause(panic: &(dyn std::any::Any + Send)) -> &str {
 /// A plan this session may read, and the task that forwards its hub events. Dropping it (the
 /// session ends, panics, or loses access) stops the task and forgets the peer's sync state.
 struct Link {
-    /// The frames this plan's peer may send (`--sync-messages-per-second`, bursts of twice that).
+    /// The frames this document's peer may send (`--sync-messages-per-second`, bursts of twice that).
     bucket: TokenBucket,
-    document_id: String,
-    young_person_id: Uuid,
+    target: Target,
     author: Author,
     forward: JoinHandle<()>,
-    documents: Arc<Documents>,
+    state: AppState,
     peer_key: String,
 }
 
 impl Drop for Link {
     fn drop(&mut self) {
         self.forward.abort();
-        self.documents.forget_peer(&self.document_id, &self.peer_key);
+        self.target.forget_peer(&self.state, &self.peer_key);
     }
 }
 
@@ -277,13 +274,11 @@ impl Session {
         }
     }
 
-    /// Checks the access to every linked plan again (a transfer served by another instance).
+    /// Checks the access to every linked document again (a transfer served by another instance).
     async fn recheck_links(&mut self, socket: &mut WebSocket) -> Result<(), String> {
-        let linked: Vec<(DocumentId, Uuid)> = self.links.iter().map(|(id, l)| (*id, l.young_person_id)).collect();
-        for (document_id, young_person_id) in linked {
-            if let Err(ApiError::NotFound | ApiError::Forbidden) =
-                plan_access(&self.state, &self.user, young_person_id).await
-            {
+        let linked: Vec<(DocumentId, Target)> = self.links.iter().map(|(id, l)| (*id, l.target.clone())).collect();
+        for (document_id, target) in linked {
+            if access_lost(&target.access(&self.state, &self.user).await) {
                 self.unlink(document_id, socket).await?;
             }
         }
@@ -375,7 +370,7 @@ impl Session {
         data: &[u8],
         socket: &mut WebSocket,
     ) -> Result<(), String> {
-        let Some((document_key, young_person_id, author)) = self.link(document_id).await else {
+        let Some((target, author)) = self.link(document_id).await else {
             let frame = Frame::DocUnavailable {
                 sender_id: self.server_peer_id.clone(),
                 target_id: peer.to_owned(),
@@ -384,12 +379,7 @@ impl Session {
             return self.send(socket, frame).await;
         };
         let key = peer_key(self.user.id, peer);
-        let outcome = self
-            .state
-            .documents
-            .sync_receive(&document_key, young_person_id, &key, &author, data)
-            .await
-            .map_err(|e| sync_error_message(&e))?;
+        let outcome = target.receive(&self.state, &key, &author, data).await.map_err(|e| sync_error_message(&e))?;
         if let Some(data) = outcome.reply {
             let frame =
                 Frame::Sync { sender_id: self.server_peer_id.clone(), target_id: peer.to_owned(), document_id, data };
@@ -410,10 +400,11 @@ impl Session {
         Ok(())
     }
 
-    /// The plan behind `document_id` if this session may read it (checked once, then linked).
-    async fn link(&mut self, document_id: DocumentId) -> Option<(String, Uuid, Author)> {
+    /// The plan or conversation behind `document_id` if this session may read it (checked once,
+    /// then linked).
+    async fn link(&mut self, document_id: DocumentId) -> Option<(Target, Author)> {
         if let Some(link) = self.links.get(&document_id) {
-            return Some((link.document_id.clone(), link.young_person_id, link.author.clone()));
+            return Some((link.target.clone(), link.author.clone()));
         }
         let peer = self.peer_id.clone()?;
         // A new plan is an access-sensitive moment: the token is checked again first (a revoked
@@ -422,8 +413,8 @@ impl Session {
             return None;
         }
         let document_key = document_id.to_string();
-        let young_person_id = self.state.store.document_owner(&document_key).await.ok().flatten()?;
-        let (_, author) = plan_access(&self.state, &self.user, young_person_id).await.ok()?;
+        let target = Target::resolve(&self.state, &document_key).await.ok().flatten()?;
+        let author = target.access(&self.state, &self.user).await.ok()?;
         let mut rx = self.state.hub.subscribe(&document_key);
         let tx = self.events_tx.clone();
         let forward = tokio::spawn(async move {
@@ -441,15 +432,14 @@ impl Session {
         let rate = self.state.config.sync.messages_per_second;
         let link = Link {
             bucket: TokenBucket::new(rate, rate * 2.0),
-            document_id: document_key.clone(),
-            young_person_id,
+            target: target.clone(),
             author: author.clone(),
             forward,
-            documents: self.state.documents.clone(),
+            state: self.state.clone(),
             peer_key: peer_key(self.user.id, &peer),
         };
         self.links.insert(document_id, link);
-        Some((document_key, young_person_id, author))
+        Some((target, author))
     }
 
     async fn on_hub_event(
@@ -470,12 +460,7 @@ impl Session {
                 if answered.as_deref() == Some(key.as_str()) {
                     return Ok(());
                 }
-                let message = self
-                    .state
-                    .documents
-                    .sync_generate(&link.document_id, &key)
-                    .await
-                    .map_err(|e| sync_error_message(&e))?;
+                let message = link.target.generate(&self.state, &key).await.map_err(|e| sync_error_message(&e))?;
                 if let Some(data) = message {
                     let frame =
                         Frame::Sync { sender_id: self.server_peer_id.clone(), target_id: peer, document_id, data };
@@ -492,7 +477,7 @@ impl Session {
                 let Some(link) = self.links.get(&document_id) else {
                     return Ok(());
                 };
-                if plan_access(&self.state, &self.user, link.young_person_id).await.is_err() {
+                if link.target.access(&self.state, &self.user).await.is_err() {
                     self.unlink(document_id, socket).await?;
                 }
             }

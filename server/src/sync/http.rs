@@ -1,8 +1,8 @@
 //! `POST /api/v1/sync/{document_id}`: one Automerge sync message in, the server's next one out.
 //!
 //! For phones syncing in the background, where a WebSocket cannot stay open. The peer names itself
-//! with a stable `X-Peer-Id`, so its sync state (kept with the loaded plan) carries over between
-//! requests; the same engine as the WebSocket serves it.
+//! with a stable `X-Peer-Id`, so its sync state (kept with the loaded plan or conversation) carries
+//! over between requests; the same engine as the WebSocket serves it.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::gateway::peer_key;
+use super::target::Target;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiPath, ApiResult};
-use crate::routes::young_people::plan_access;
 use crate::state::AppState;
 
 pub const PEER_ID_HEADER: &str = "x-peer-id";
@@ -33,9 +33,8 @@ pub async fn sync_over_http(
     body: Bytes,
 ) -> ApiResult<Response> {
     let document_id: sync_core::DocumentId = document_id.parse().map_err(|_| ApiError::NotFound)?;
-    let document_key = document_id.to_string();
-    let young_person_id = state.store.document_owner(&document_key).await?.ok_or(ApiError::NotFound)?;
-    let (_, author) = plan_access(&state, &user, young_person_id).await?;
+    let target = Target::resolve(&state, &document_id.to_string()).await?.ok_or(ApiError::NotFound)?;
+    let author = target.access(&state, &user).await?;
     let peer = headers
         .get(PEER_ID_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -43,9 +42,9 @@ pub async fn sync_over_http(
         .ok_or_else(|| ApiError::BadRequest("en-tête X-Peer-Id manquant ou invalide".into()))?;
     let key = peer_key(user.id, &format!("http/{peer}"));
     let reply = if body.is_empty() {
-        state.documents.sync_generate(&document_key, &key).await?
+        target.generate(&state, &key).await?
     } else {
-        state.documents.sync_receive(&document_key, young_person_id, &key, &author, &body).await?.reply
+        target.receive(&state, &key, &author, &body).await?.reply
     };
     Ok(match reply {
         Some(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),

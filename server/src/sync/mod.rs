@@ -1,9 +1,11 @@
-//! The sync gateway: plans kept in sync with phones and browsers over the automerge-repo protocol
-//! (WebSocket `/sync`) and its HTTP fallback, with live fan-out to every reader.
+//! The sync gateway: plans and conversations kept in sync with phones and browsers over the
+//! automerge-repo protocol (WebSocket `/sync`) and its HTTP fallback, with live fan-out to every
+//! reader.
 
 pub mod gateway;
 pub mod http;
 pub mod hub;
+pub mod target;
 
 use sync_core::model::Notice;
 

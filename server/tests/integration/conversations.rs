@@ -5,9 +5,19 @@
 
 use crate::common;
 
+use std::time::Duration;
+
+use crate::sync::http_sync_as;
+use automerge::sync::SyncDoc;
 use axum::http::{Method, StatusCode};
+use common::sync_client::{Peer, serve};
 use common::{TestApp, TestDb, World, world};
 use serde_json::{Value, json};
+use sync_core::conversation::rules::Target;
+use sync_core::conversation::{Conversation, ConversationDocument, NewMessage};
+use sync_core::model::instant_node;
+use sync_core::node::Node;
+use sync_core::{Author, DocumentId, PlanDocument};
 use uuid::Uuid;
 
 fn conversation(yp: Uuid) -> String {
@@ -285,7 +295,127 @@ async fn the_conversation_goes_with_the_account(db: &TestDb) {
     assert!(t.store.unread_counts(w.a, &[w.y1]).await.unwrap().is_empty());
 }
 
+/// A phone's replica of the conversation, as the test peer holds documents.
+fn replica(young_person: Uuid) -> PlanDocument {
+    let mut doc = ConversationDocument::genesis(young_person).unwrap();
+    doc.set_actor(automerge::ActorId::random());
+    PlanDocument::from_automerge(doc.into_automerge())
+}
+
+/// The peer's replica read as a conversation.
+fn read(peer: &Peer) -> Conversation {
+    ConversationDocument::from_automerge(peer.doc.automerge().clone()).conversation()
+}
+
+/// Edits the peer's replica with the conversation's API (offline), keeping its actor.
+fn offline(peer: &mut Peer, f: impl FnOnce(&mut ConversationDocument)) {
+    let mut doc = ConversationDocument::from_automerge(peer.doc.automerge().clone());
+    f(&mut doc);
+    peer.doc.automerge_mut().merge(doc.automerge_mut()).unwrap();
+}
+
+async fn the_conversation_syncs_live_and_forgeries_are_undone(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    let k = tokens(&t).await;
+    let addr = serve(t.state.clone()).await;
+    let me = t.get("/api/v1/me", &k.y1).await;
+    let id: DocumentId = me.body["conversation_document_id"].as_str().unwrap().parse().unwrap();
+    send(&t, &k.a, w.y1, json!({"text": "Bonjour, comment avance le CV ?"})).await;
+
+    let mut phone = Peer::connect(addr, &k.y1, "phone-1", id, replica(w.y1)).await;
+    phone.sync().await;
+    assert_eq!(read(&phone).messages.len(), 1, "the phone gets the adviser's message");
+    let mut adviser = Peer::connect(addr, &k.a, "browser-a", id, replica(w.y1)).await;
+    adviser.sync().await;
+
+    // Sent offline, then synced: the adviser sees it live, once.
+    let sent = Uuid::new_v4();
+    offline(&mut phone, |doc| {
+        let new = NewMessage { id: Some(sent), text: "Je l'envoie ce soir".into(), reference: None };
+        doc.send_message(&Author::young_person(w.y1), chrono::Utc::now(), new).unwrap();
+    });
+    phone.sync().await;
+    assert!(adviser.wait_until(Duration::from_secs(5), |p| read(p).message(sent).is_some()).await);
+    let pushed = |rows: Vec<server::store::NotificationRow>| rows.into_iter().filter(|n| n.kind == "messages").count();
+    assert_eq!(pushed(t.store.notifications_of(w.a).await.unwrap()), 2, "web + in_app, once");
+    let rows = t.store.search_messages(w.y1, "soir", 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "the synced message is projected");
+
+    // The same changes again, from a second connection that starts from scratch: nothing new.
+    let mut again =
+        Peer::connect(addr, &k.y1, "phone-1-again", id, PlanDocument::from_automerge(phone.doc.automerge().clone()))
+            .await;
+    again.sync().await;
+    assert_eq!(pushed(t.store.notifications_of(w.a).await.unwrap()), 2, "a replayed sync notifies once");
+
+    // A modified app rewrites the adviser's message: the server puts it back and says so.
+    let adviser_message = read(&phone).messages.iter().find(|m| m.author.id == w.a).unwrap().id;
+    offline(&mut phone, |doc| {
+        let field = |f: &str| Target::MessageField { id: adviser_message.to_string(), field: f.into() };
+        doc.write_target(&field("text"), Some(&Node::from("Réécrit"))).unwrap();
+        doc.write_target(&field("edited_at"), Some(&instant_node(chrono::Utc::now()))).unwrap();
+        doc.commit("forged", chrono::Utc::now());
+    });
+    phone.sync().await;
+    assert!(!phone.ephemeral.is_empty(), "the phone is told of the undone edit");
+    let restored = read(&phone).message(adviser_message).cloned().unwrap();
+    assert_eq!(restored.text.as_deref(), Some("Bonjour, comment avance le CV ?"));
+    assert!(restored.edited_at.is_none());
+    assert!(adviser.wait_until(Duration::from_secs(5), |p| read(p).notices.len() == 1).await);
+    assert_eq!(
+        read(&adviser).message(adviser_message).unwrap().text.as_deref(),
+        Some("Bonjour, comment avance le CV ?")
+    );
+
+    // Nobody else syncs it; a transfer takes it away from the old adviser's open session.
+    for token in [&k.b, &k.sup] {
+        let mut outsider = Peer::connect(addr, token, "outsider", id, replica(w.y1)).await;
+        outsider.sync().await;
+        assert_eq!(outsider.unavailable, [id]);
+        assert!(read(&outsider).messages.is_empty());
+    }
+    let body = json!({"young_person_ids": [w.y1], "to_adviser_id": w.b, "kind": "definitive"});
+    assert_eq!(t.post("/api/v1/transfers", &k.sup, body).await.status, StatusCode::OK);
+    assert!(adviser.wait_until(Duration::from_secs(5), |p| p.unavailable.contains(&id)).await);
+    let mut newcomer = Peer::connect(addr, &k.b, "browser-b", id, replica(w.y1)).await;
+    newcomer.sync().await;
+    let history = read(&newcomer);
+    assert!(history.message(sent).is_some(), "the new adviser reads the history");
+    assert_eq!(history.messages.iter().filter(|m| m.kind == sync_core::conversation::MessageKind::System).count(), 1);
+}
+
+async fn the_conversation_syncs_over_http(db: &TestDb) {
+    let t = db.app().await;
+    let w = world(&t).await;
+    let k = tokens(&t).await;
+    let me = t.get("/api/v1/me", &k.y1).await;
+    let id = me.body["conversation_document_id"].as_str().unwrap().to_owned();
+    let mut doc = ConversationDocument::genesis(w.y1).unwrap();
+    doc.set_actor(automerge::ActorId::random());
+    let sent = Uuid::new_v4();
+    let new = NewMessage { id: Some(sent), text: "Envoyé en arrière-plan".into(), reference: None };
+    doc.send_message(&Author::young_person(w.y1), chrono::Utc::now(), new).unwrap();
+    let document: DocumentId = id.parse().unwrap();
+    let mut state = automerge::sync::State::new();
+    for _ in 0..10 {
+        let Some(message) = doc.automerge_mut().sync().generate_sync_message(&mut state) else { break };
+        let (status, answer) = http_sync_as(&t, document, &k.y1, "background", message.encode()).await;
+        if status == StatusCode::NO_CONTENT {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        let answer = automerge::sync::Message::decode(&answer).unwrap();
+        doc.automerge_mut().sync().receive_sync_message(&mut state, answer).unwrap();
+    }
+    let read = t.get(&conversation(w.y1), &k.a).await;
+    assert_eq!(read.body["messages"][0]["id"], json!(sent));
+    assert_eq!(http_sync_as(&t, document, &k.sup, "sup", Vec::new()).await.0, StatusCode::NOT_FOUND);
+}
+
 on_both_backends!(
+    the_conversation_syncs_live_and_forgeries_are_undone,
+    the_conversation_syncs_over_http,
     participants_write_and_nobody_else_reads,
     a_transfer_hands_the_history_over_and_says_so_once,
     a_message_is_pushed_without_its_text,

@@ -224,9 +224,9 @@ async fn preferences_api_and_effect(db: &TestDb) {
     let r = t.get(path, &y).await;
     assert_eq!(r.status, StatusCode::OK);
     let all: BTreeMap<String, bool> = serde_json::from_value(r.body).unwrap();
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 10);
     assert!(all.values().all(|on| *on));
-    assert!(all.contains_key("action_created") && all.contains_key("weekly_nudge"));
+    assert!(all.contains_key("action_created") && all.contains_key("weekly_nudge") && all.contains_key("messages"));
 
     let r = t.call(Method::PUT, path, Some(&y), Some(json!({"action_created": false}))).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -185,7 +185,13 @@ async fn http_sync(s: &Setup, peer: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>
     http_sync_as(&s.t, s.y1_doc, &s.y1_token, peer, body).await
 }
 
-async fn http_sync_as(t: &TestApp, doc: DocumentId, token: &str, peer: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+pub(crate) async fn http_sync_as(
+    t: &TestApp,
+    doc: DocumentId,
+    token: &str,
+    peer: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
     let req = axum::http::Request::post(format!("/api/v1/sync/{doc}"))
         .header("authorization", format!("Bearer {token}"))
         .header("x-peer-id", peer)

@@ -69,6 +69,10 @@ impl ConversationDocument {
         &mut self.doc
     }
 
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
     /// A copy with a new random actor, for a replica of its own.
     pub fn fork(&mut self) -> Self {
         ConversationDocument { doc: self.doc.fork() }
