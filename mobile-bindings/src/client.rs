@@ -24,6 +24,8 @@ pub struct ClientConfig {
     pub young_person_id: String,
     /// `Me.plan_document_id`.
     pub plan_document_id: String,
+    /// `Me.conversation_document_id`: the conversation with the advisers (`null`: the plan only).
+    pub conversation_document_id: Option<String>,
     /// IANA zone (`Me.timezone`), for the agenda's days.
     pub timezone: String,
 }
@@ -167,6 +169,7 @@ impl OfflineClient {
             data_dir: PathBuf::from(config.data_dir),
             young_person_id: parse_uuid(&config.young_person_id, "jeune")?,
             plan_document_id: config.plan_document_id,
+            conversation_document_id: config.conversation_document_id,
             timezone: config.timezone,
         };
         let (client, recovery) = core::OfflineClient::open(config, Arc::new(Tokens(tokens)))?;

@@ -42,6 +42,8 @@ pub struct Me {
     pub first_name: String,
     /// The young person's plan; absent for staff.
     pub plan_document_id: Option<String>,
+    /// The young person's conversation with their advisers; absent for staff.
+    pub conversation_document_id: Option<String>,
     /// IANA zone of the agenda's days.
     pub timezone: Option<String>,
 }
@@ -53,6 +55,7 @@ impl From<core::Me> for Me {
             role: Role::parse(&m.role),
             first_name: m.first_name,
             plan_document_id: m.plan_document_id,
+            conversation_document_id: m.conversation_document_id,
             timezone: m.timezone,
         }
     }
@@ -67,6 +70,7 @@ pub fn client_config(server_url: String, data_dir: String, me: Me) -> Result<Cli
         data_dir,
         young_person_id: me.id,
         plan_document_id,
+        conversation_document_id: me.conversation_document_id,
         timezone: me.timezone.unwrap_or_else(|| "Europe/Paris".to_owned()),
     })
 }

@@ -58,12 +58,17 @@ impl TokenSource for Tokens {
 #[derive(Default)]
 struct Seen {
     changes: AtomicUsize,
+    messages: AtomicUsize,
     connections: Mutex<Vec<Connection>>,
 }
 
 impl PlanListener for Seen {
     fn plan_changed(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn messages_changed(&self) {
+        self.messages.fetch_add(1, Ordering::SeqCst);
     }
 
     fn connection_changed(&self, connection: Connection) {
@@ -78,6 +83,7 @@ struct Setup {
     y1_token: String,
     a_token: String,
     document_id: String,
+    conversation_id: String,
     dirs: Vec<PathBuf>,
 }
 
@@ -89,7 +95,8 @@ impl Setup {
         let y1_token = t.token("y1@test.fr").await;
         let a_token = t.token("a@test.fr").await;
         let document_id = t.store.document_of(w.y1).await.unwrap().unwrap();
-        Setup { t, w, addr, y1_token, a_token, document_id, dirs: Vec::new() }
+        let conversation_id = t.state.conversations.ensure(w.y1).await.unwrap();
+        Setup { t, w, addr, y1_token, a_token, document_id, conversation_id, dirs: Vec::new() }
     }
 
     /// A phone of Y1 talking to `addr` (the server, or a proxy in front of it).
@@ -101,6 +108,7 @@ impl Setup {
             data_dir: dir,
             young_person_id: self.w.y1,
             plan_document_id: self.document_id.clone(),
+            conversation_document_id: Some(self.conversation_id.clone()),
             timezone: "Europe/Paris".into(),
         };
         OfflineClient::open(config, tokens).unwrap().0
@@ -177,8 +185,9 @@ async fn offline_edits_reach_the_adviser_with_one_sync_and_adviser_edits_come_ba
     // In sync: one more sync says so at once and moves nothing but its handshake.
     let p = phone.clone();
     let again = blocking(move || p.sync_now()).await.unwrap();
-    assert!(!again.plan_changed);
-    assert!(again.rounds <= 2, "{again:?}");
+    assert!(!again.plan_changed && !again.messages_changed);
+    // A handshake for the plan and one for the conversation.
+    assert!(again.rounds <= 4, "{again:?}");
     s.cleanup();
     db.cleanup().await;
 }
@@ -388,6 +397,79 @@ async fn a_phone_registers_its_push_token() {
     blocking(move || p.register_push_token(sync_core::client::Platform::Android, "fcm-token-123")).await.unwrap();
     let devices = s.t.store.device_tokens_of(s.w.y1).await.unwrap();
     assert_eq!(devices.len(), 1);
+    s.cleanup();
+    db.cleanup().await;
+}
+
+/// Two phones of the young person write offline, the adviser from the web: after their syncs all
+/// hold the same messages in the same order, and each message sent offline arrived exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_offline_on_two_phones_converge_and_arrive_once() {
+    let db = TestDb::new(common::Backend::Sqlite).await.unwrap();
+    let mut s = Setup::new(&db).await;
+    let first = Arc::new(s.phone(s.addr, s.tokens()));
+    let second = Arc::new(s.phone(s.addr, s.tokens()));
+    let (p1, p2) = (first.clone(), second.clone());
+    let (sent1, sent2) = blocking(move || {
+        let a = p1.send_message("Envoyé du premier téléphone".into(), None).unwrap();
+        let b = p2.send_message("Envoyé du second".into(), None).unwrap();
+        p2.delete_message(b).unwrap();
+        let b2 = p2.send_message("Finalement, ceci".into(), None).unwrap();
+        (a, b2)
+    })
+    .await;
+    assert_eq!(first.pending_changes(), 1);
+    let path = format!("/api/v1/young-people/{}/conversation/messages", s.w.y1);
+    assert_eq!(s.t.post(&path, &s.a_token, json!({"text": "Depuis le web"})).await.status, StatusCode::CREATED);
+
+    for _ in 0..2 {
+        for phone in [first.clone(), second.clone()] {
+            let report = blocking(move || phone.sync_now()).await.unwrap();
+            assert_eq!(report.pending_changes, 0);
+        }
+    }
+    let (p1, p2) = (first.clone(), second.clone());
+    let (on_first, on_second) =
+        blocking(move || (p1.messages(None, 50).unwrap(), p2.messages(None, 50).unwrap())).await;
+    assert_eq!(on_first, on_second);
+    assert_eq!(on_first.len(), 4, "{on_first:?}");
+    assert!(on_first.iter().any(|m| m.id == sent1) && on_first.iter().any(|m| m.id == sent2));
+    assert_eq!(on_first.iter().filter(|m| m.is_deleted()).count(), 1);
+    let read = s.t.get(&format!("/api/v1/young-people/{}/conversation", s.w.y1), &s.a_token).await;
+    let ids: Vec<&str> = read.body["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.iter().filter(|id| **id == sent1.to_string()).count(), 1, "sent once");
+    assert_eq!(ids, on_first.iter().map(|m| m.id.to_string()).collect::<Vec<_>>(), "the same order everywhere");
+    assert_eq!(first.unread_messages().unwrap(), 1, "the adviser's message");
+    let p1 = first.clone();
+    blocking(move || p1.mark_messages_read()).await.unwrap();
+    assert_eq!(first.unread_messages().unwrap(), 0);
+    s.cleanup();
+    db.cleanup().await;
+}
+
+/// Live: the adviser's message reaches the phone without a sync call, and the listener hears it;
+/// the phone's message goes out by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_come_and_go_live() {
+    let db = TestDb::new(common::Backend::Sqlite).await.unwrap();
+    let mut s = Setup::new(&db).await;
+    let phone = Arc::new(s.phone(s.addr, s.tokens()));
+    let seen = Arc::new(Seen::default());
+    phone.set_listener(Some(seen.clone()));
+    let p = phone.clone();
+    blocking(move || p.start_live()).await.unwrap();
+    wait_for("online", || phone.connection() == Connection::Online).await;
+    let path = format!("/api/v1/young-people/{}/conversation/messages", s.w.y1);
+    assert_eq!(s.t.post(&path, &s.a_token, json!({"text": "Vous êtes là ?"})).await.status, StatusCode::CREATED);
+    wait_for("the adviser's message", || phone.messages(None, 10).unwrap().len() == 1).await;
+    assert!(seen.messages.load(Ordering::SeqCst) >= 1);
+    let p = phone.clone();
+    blocking(move || p.send_message("Oui !".into(), None)).await.unwrap();
+    wait_for("acknowledged", || phone.pending_changes() == 0).await;
+    let read = s.t.get(&format!("/api/v1/young-people/{}/conversation", s.w.y1), &s.a_token).await;
+    assert_eq!(read.body["messages"][0]["text"], "Oui !");
+    let p = phone.clone();
+    blocking(move || p.stop_live()).await;
     s.cleanup();
     db.cleanup().await;
 }

@@ -328,6 +328,7 @@ async fn the_phones_client_reconnects_with_a_fresh_token_after_a_logout_elsewher
         data_dir: dir.clone(),
         young_person_id: s.w.y1,
         plan_document_id: s.y1_doc.to_string(),
+        conversation_document_id: None,
         timezone: "Europe/Paris".into(),
     };
     let phone = Arc::new(OfflineClient::open(config, tokens.clone()).unwrap().0);

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::{Connection, Shared, access_token};
+use crate::DocumentId;
 use crate::backoff::Backoff;
 use crate::protocol::{Frame, PeerMetadata, TOKEN_ENDED_MESSAGE};
 
@@ -175,10 +176,14 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>, refresh
         _ => return Ended::Lost { online: false },
     };
     shared.set_connection(Connection::Online);
-    let mut link = Link { peer_id, server_id, state: shared.replica().sync_state() };
+    let conversation = shared.conversation.as_ref().map(|side| side.replica().sync_state());
+    let mut link = Link { peer_id, server_id, state: shared.replica().sync_state(), conversation };
     let ended = exchange(shared, &mut socket, &mut link, stop).await;
     // Whatever ended the session, keep what it learnt of the server.
     let _ = shared.replica().remember(&link.state);
+    if let (Some(side), Some(state)) = (&shared.conversation, &link.conversation) {
+        let _ = side.replica().remember(state);
+    }
     if ended == Ended::Stopped {
         let _ = send(&mut socket, &Frame::Leave { sender_id: link.peer_id.clone() }).await;
         let _ = socket.close(None).await;
@@ -195,17 +200,21 @@ fn ended_by(message: String) -> Ended {
 struct Link {
     peer_id: String,
     server_id: String,
+    /// The plan's sync state.
     state: automerge::sync::State,
+    /// The conversation's, while the server serves it.
+    conversation: Option<automerge::sync::State>,
 }
 
 impl Link {
-    fn sync_frame(&self, shared: &Shared, data: Vec<u8>) -> Frame {
-        Frame::Sync {
-            sender_id: self.peer_id.clone(),
-            target_id: self.server_id.clone(),
-            document_id: shared.document_id,
-            data,
-        }
+    fn sync_frame(&self, document_id: DocumentId, data: Vec<u8>) -> Frame {
+        Frame::Sync { sender_id: self.peer_id.clone(), target_id: self.server_id.clone(), document_id, data }
+    }
+
+    /// The conversation's next message, if it has something to say.
+    fn conversation_outgoing(&mut self, shared: &Shared) -> Option<(DocumentId, Vec<u8>)> {
+        let (side, state) = (shared.conversation.as_ref()?, self.conversation.as_mut()?);
+        side.replica().generate(state).map(|data| (side.document_id, data))
     }
 }
 
@@ -231,11 +240,18 @@ async fn exchange(
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = Instant::now();
-    // Our first message says what we have; the server answers with what we lack.
+    // Our first messages say what we have; the server answers with what we lack.
     let mut outgoing = shared.replica().generate(&mut link.state);
+    let mut outgoing_conversation = link.conversation_outgoing(shared);
     loop {
         if let Some(data) = outgoing.take() {
-            let frame = link.sync_frame(shared, data);
+            let frame = link.sync_frame(shared.document_id, data);
+            if let Err(ended) = send(socket, &frame).await {
+                return ended;
+            }
+        }
+        if let Some((document_id, data)) = outgoing_conversation.take() {
+            let frame = link.sync_frame(document_id, data);
             if let Err(ended) = send(socket, &frame).await {
                 return ended;
             }
@@ -268,8 +284,35 @@ async fn exchange(
                             Err(e) => return Ended::Refused(e.to_string()),
                         }
                     }
+                    Frame::Sync { document_id, data, .. }
+                        if Some(document_id) == shared.conversation.as_ref().map(|c| c.document_id) =>
+                    {
+                        let (Some(side), Some(state)) = (&shared.conversation, link.conversation.as_mut()) else {
+                            continue;
+                        };
+                        let received = {
+                            let mut replica = side.replica();
+                            let received = replica.receive(state, &data);
+                            if received.is_ok() {
+                                outgoing_conversation = replica.generate(state).map(|d| (document_id, d));
+                                let _ = replica.remember(state);
+                            }
+                            received
+                        };
+                        match received {
+                            Ok(true) => shared.notify_messages_changed(),
+                            Ok(false) => {}
+                            Err(e) => return Ended::Refused(e.to_string()),
+                        }
+                    }
                     Frame::DocUnavailable { document_id, .. } if document_id == shared.document_id => {
                         return Ended::Refused("plan indisponible pour ce compte".into());
+                    }
+                    // A server without this conversation (or that took it away): the plan goes on.
+                    Frame::DocUnavailable { document_id, .. }
+                        if Some(document_id) == shared.conversation.as_ref().map(|c| c.document_id) =>
+                    {
+                        link.conversation = None;
                     }
                     Frame::Error { message, .. } => return ended_by(message),
                     // Notices also arrive as ephemeral messages; the stored notice comes with the
@@ -279,6 +322,7 @@ async fn exchange(
             }
             _ = shared.local_edits.notified() => {
                 outgoing = shared.replica().generate(&mut link.state);
+                outgoing_conversation = link.conversation_outgoing(shared);
             }
             _ = ping.tick() => {
                 if heard.elapsed() > SILENCE_LIMIT {

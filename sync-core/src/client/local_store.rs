@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::conversation::ConversationDocument;
 use crate::document::{DocumentError, PlanDocument};
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"PEPLAN01";
@@ -43,6 +44,51 @@ pub enum StoreError {
     #[error(transparent)]
     Document(#[from] DocumentError),
 }
+
+/// A document the phone keeps on disk and syncs: the plan, or the conversation.
+pub trait StoredDocument: Sized + Send + 'static {
+    /// What the screens read of it, rebuilt after each change.
+    type View: Clone;
+    fn load(bytes: &[u8]) -> Result<Self, DocumentError>;
+    fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocumentError>;
+    fn save(&mut self) -> Vec<u8>;
+    fn save_incremental(&mut self) -> Vec<u8>;
+    fn automerge_mut(&mut self) -> &mut automerge::AutoCommit;
+    fn set_actor(&mut self, actor: automerge::ActorId);
+    fn view(&self) -> Self::View;
+}
+
+macro_rules! stored_document {
+    ($doc:ty, $view:ty, $read:ident) => {
+        impl StoredDocument for $doc {
+            type View = $view;
+            fn load(bytes: &[u8]) -> Result<Self, DocumentError> {
+                <$doc>::load(bytes)
+            }
+            fn load_incremental(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
+                <$doc>::load_incremental(self, bytes)
+            }
+            fn save(&mut self) -> Vec<u8> {
+                <$doc>::save(self)
+            }
+            fn save_incremental(&mut self) -> Vec<u8> {
+                <$doc>::save_incremental(self)
+            }
+            fn automerge_mut(&mut self) -> &mut automerge::AutoCommit {
+                <$doc>::automerge_mut(self)
+            }
+            fn set_actor(&mut self, actor: automerge::ActorId) {
+                <$doc>::set_actor(self, actor)
+            }
+            fn view(&self) -> $view {
+                self.$read()
+            }
+        }
+    };
+}
+
+stored_document!(PlanDocument, crate::model::Plan, plan);
+stored_document!(ConversationDocument, crate::conversation::Conversation, conversation);
 
 /// What the replica keeps besides the document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,11 +124,11 @@ pub struct LocalStore {
 
 impl LocalStore {
     /// Opens the replica in `dir` (created if needed), or starts it from `genesis`.
-    pub fn open(
+    pub fn open<D: StoredDocument>(
         dir: &Path,
         young_person_id: Uuid,
-        genesis: impl FnOnce() -> Result<PlanDocument, DocumentError>,
-    ) -> Result<(LocalStore, PlanDocument, Option<ReplicaState>, Recovery), StoreError> {
+        genesis: impl FnOnce() -> Result<D, DocumentError>,
+    ) -> Result<(LocalStore, D, Option<ReplicaState>, Recovery), StoreError> {
         fs::create_dir_all(dir)?;
         let state = read_state(dir)?;
         if let Some(state) = &state
@@ -96,7 +142,7 @@ impl LocalStore {
         let mut loaded = None;
         for generation in snapshots {
             let path = file(dir, generation, "snapshot");
-            match read_snapshot(&path).and_then(|bytes| PlanDocument::load(&bytes).ok()) {
+            match read_snapshot(&path).and_then(|bytes| D::load(&bytes).ok()) {
                 Some(doc) => {
                     loaded = Some((generation, doc, fs::metadata(&path)?.len()));
                     break;
@@ -130,7 +176,7 @@ impl LocalStore {
 
     /// Appends the changes made since the last save and flushes them to disk; compacts when the
     /// log has grown. Returns the bytes appended.
-    pub fn save(&mut self, doc: &mut PlanDocument) -> Result<usize, StoreError> {
+    pub fn save<D: StoredDocument>(&mut self, doc: &mut D) -> Result<usize, StoreError> {
         let chunk = doc.save_incremental();
         if chunk.is_empty() {
             return Ok(0);
@@ -150,7 +196,7 @@ impl LocalStore {
 
     /// Writes a new snapshot generation and starts its log; keeps the previous generation as a
     /// fallback and removes the older ones.
-    pub fn compact(&mut self, doc: &mut PlanDocument) -> Result<(), StoreError> {
+    pub fn compact<D: StoredDocument>(&mut self, doc: &mut D) -> Result<(), StoreError> {
         let next = self.generation + 1;
         let bytes = doc.save();
         let mut framed = Vec::with_capacity(SNAPSHOT_MAGIC.len() + 8 + bytes.len());
@@ -185,9 +231,15 @@ impl LocalStore {
         self.snapshot_bytes + self.log_bytes
     }
 
-    /// Removes every file of the replica (after a logout).
+    /// Removes every file of the replica (after a logout); a folder that is not there is nothing
+    /// to remove.
     pub fn wipe(dir: &Path) -> Result<(), StoreError> {
-        for entry in fs::read_dir(dir)? {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
             let path = entry?.path();
             let ours = path.extension().is_some_and(|e| ["snapshot", "log", "corrupt", "tmp"].iter().any(|x| e == *x))
                 || path.file_name().is_some_and(|n| n == STATE_FILE);
@@ -231,7 +283,7 @@ fn read_snapshot(path: &Path) -> Option<Vec<u8>> {
 
 /// Loads every good record of a log into `doc`; cuts the file at the first bad one. Returns the
 /// bytes cut off.
-fn replay_log(path: &Path, doc: &mut PlanDocument) -> Result<u64, StoreError> {
+fn replay_log<D: StoredDocument>(path: &Path, doc: &mut D) -> Result<u64, StoreError> {
     let mut data = Vec::new();
     File::open(path)?.read_to_end(&mut data)?;
     let mut at = 0usize;

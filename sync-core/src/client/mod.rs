@@ -1,5 +1,6 @@
-//! The offline client the phones embed (feature `client`): the young person's plan kept on the
-//! device, edited offline through the rulebook, synced with the server when the network allows.
+//! The offline client the phones embed (feature `client`): the young person's plan and their
+//! conversation with their advisers kept on the device, edited offline through the rulebooks,
+//! synced with the server when the network allows.
 //!
 //! - [`local_store`]: the crash-safe files of the replica.
 //! - [`replica`]: the document, its store and what it knows of the server; the sync steps.
@@ -19,6 +20,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
+use crate::conversation::{ConversationDocument, Important, Message, NewMessage, Reference};
 use crate::edit::{ActionPatch, EditError, EditOutcome, NewAction, NewTask, TaskPatch};
 use crate::ids::DocumentId;
 use crate::model::{Action, ActionStatus, Appointment, AppointmentResponse, Notice, Plan, Task};
@@ -72,6 +74,8 @@ pub struct ClientConfig {
     pub young_person_id: Uuid,
     /// From `GET /api/v1/me`.
     pub plan_document_id: String,
+    /// From `GET /api/v1/me`; `None` keeps the client to the plan (a server without conversations).
+    pub conversation_document_id: Option<String>,
     /// IANA zone, from `GET /api/v1/me`.
     pub timezone: String,
 }
@@ -105,6 +109,23 @@ pub trait PlanListener: Send + Sync {
     /// A sync brought changes from elsewhere (the adviser, another phone, a server correction).
     fn plan_changed(&self);
     fn connection_changed(&self, connection: Connection);
+    /// A sync brought messages (or edits, deletions, read markers) from elsewhere.
+    fn messages_changed(&self) {}
+}
+
+/// The folder of the conversation's replica, inside the client's.
+const CONVERSATION_DIR: &str = "conversation";
+
+/// The conversation's side of the client: its document and its replica.
+pub(crate) struct ConversationSide {
+    pub document_id: DocumentId,
+    pub replica: Mutex<Replica<ConversationDocument>>,
+}
+
+impl ConversationSide {
+    pub fn replica(&self) -> MutexGuard<'_, Replica<ConversationDocument>> {
+        self.replica.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The process's runtime for the network (two worker threads are plenty for one plan).
@@ -135,6 +156,7 @@ pub(crate) struct Shared {
     pub rest: Rest,
     pub tokens: Arc<dyn TokenSource>,
     pub replica: Mutex<Replica>,
+    pub conversation: Option<ConversationSide>,
     pub listener: Mutex<Option<Arc<dyn PlanListener>>>,
     /// Woken after each local edit, so a live session sends it at once.
     pub local_edits: tokio::sync::Notify,
@@ -155,6 +177,12 @@ impl Shared {
     pub fn notify_plan_changed(&self) {
         if let Some(listener) = self.listener() {
             listener.plan_changed();
+        }
+    }
+
+    pub fn notify_messages_changed(&self) {
+        if let Some(listener) = self.listener() {
+            listener.messages_changed();
         }
     }
 
@@ -187,8 +215,22 @@ impl OfflineClient {
             .timezone
             .parse()
             .map_err(|_| ClientError::Config(format!("fuseau inconnu : {}", config.timezone)))?;
-        let (replica, recovery) = Replica::open(&config.data_dir, config.young_person_id)?;
+        let young_person_id = config.young_person_id;
+        let (replica, recovery) =
+            Replica::open(&config.data_dir, young_person_id, || crate::PlanDocument::genesis(young_person_id))?;
+        let conversation = match &config.conversation_document_id {
+            None => None,
+            Some(id) => {
+                let document_id: DocumentId =
+                    id.parse().map_err(|_| ClientError::Config("identifiant de conversation invalide".into()))?;
+                let (replica, _) = Replica::open(&config.data_dir.join(CONVERSATION_DIR), young_person_id, || {
+                    ConversationDocument::genesis(young_person_id)
+                })?;
+                Some(ConversationSide { document_id, replica: Mutex::new(replica) })
+            }
+        };
         let shared = Shared {
+            conversation,
             document_id,
             zone,
             author: Author::young_person(config.young_person_id),
@@ -271,6 +313,64 @@ impl OfflineClient {
         self.edit(|doc, author, now| doc.complete_task(author, now, id))
     }
 
+    // ---- the conversation ----------------------------------------------------------------------
+
+    fn conversation(&self) -> Result<&ConversationSide, ClientError> {
+        self.shared
+            .conversation
+            .as_ref()
+            .ok_or_else(|| ClientError::Config("pas de conversation pour ce compte".into()))
+    }
+
+    /// Runs one edit of the conversation as the young person, saved before returning.
+    fn edit_conversation(
+        &self,
+        run: impl FnOnce(&mut ConversationDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
+    ) -> Result<Uuid, ClientError> {
+        let id = self.conversation()?.replica().edit(&self.shared.author, Utc::now(), run)?;
+        self.shared.local_edits.notify_one();
+        Ok(id)
+    }
+
+    /// Sends a message (offline too: it leaves with the next sync, once). Returns its id.
+    pub fn send_message(&self, text: String, reference: Option<Reference>) -> Result<Uuid, ClientError> {
+        let new = NewMessage { id: Some(Uuid::new_v4()), text, reference };
+        self.edit_conversation(|doc, author, now| doc.send_message(author, now, new))
+    }
+
+    pub fn edit_message(&self, id: Uuid, text: String) -> Result<Uuid, ClientError> {
+        self.edit_conversation(|doc, author, now| doc.edit_message(author, now, id, &text))
+    }
+
+    pub fn delete_message(&self, id: Uuid) -> Result<Uuid, ClientError> {
+        self.edit_conversation(|doc, author, now| doc.delete_message(author, now, id))
+    }
+
+    /// Marks every message read.
+    pub fn mark_messages_read(&self) -> Result<(), ClientError> {
+        self.edit_conversation(|doc, author, now| doc.mark_all_read(author, now)).map(drop)
+    }
+
+    /// A page of messages, newest first: at most `limit` older than the message `before`.
+    pub fn messages(&self, before: Option<Uuid>, limit: usize) -> Result<Vec<Message>, ClientError> {
+        let side = self.conversation()?;
+        let mut replica = side.replica();
+        let conversation = replica.view();
+        let before = before.and_then(|id| conversation.message(id)).map(Message::order_key);
+        Ok(conversation.page(before, limit).into_iter().cloned().collect())
+    }
+
+    /// Messages the young person has not read.
+    pub fn unread_messages(&self) -> Result<usize, ClientError> {
+        Ok(self.conversation()?.replica().view().unread_for(self.shared.config.young_person_id))
+    }
+
+    /// The adviser's « message important », when it shows today.
+    pub fn important_message(&self) -> Result<Option<Important>, ClientError> {
+        let today = queries::local_day(self.shared.zone, Utc::now());
+        Ok(self.conversation()?.replica().view().important.clone().filter(|i| i.shows_on(today)))
+    }
+
     // ---- queries -------------------------------------------------------------------------------
 
     pub fn plan(&self) -> Plan {
@@ -300,14 +400,17 @@ impl OfflineClient {
         queries::notices(self.shared.replica().plan(), self.shared.config.young_person_id)
     }
 
-    /// How many changes made on this phone the server is not known to hold yet.
+    /// How many changes made on this phone (plan and conversation) the server is not known to
+    /// hold yet.
     pub fn pending_changes(&self) -> usize {
-        self.shared.replica().pending_changes()
+        let conversation = self.shared.conversation.as_ref().map_or(0, |c| c.replica().pending_changes());
+        self.shared.replica().pending_changes() + conversation
     }
 
-    /// Bytes of the replica on disk.
+    /// Bytes of the replicas on disk.
     pub fn storage_bytes(&self) -> u64 {
-        self.shared.replica().storage_bytes()
+        let conversation = self.shared.conversation.as_ref().map_or(0, |c| c.replica().storage_bytes());
+        self.shared.replica().storage_bytes() + conversation
     }
 
     // ---- sync ----------------------------------------------------------------------------------
@@ -375,7 +478,7 @@ impl OfflineClient {
         }
         let dir = self.shared.config.data_dir.clone();
         drop(self);
-        local_store::LocalStore::wipe(&dir)?;
+        wipe(&dir)?;
         Ok(())
     }
 
@@ -417,7 +520,18 @@ impl OfflineClient {
         let dir = self.shared.config.data_dir.clone();
         drop(shared);
         drop(self);
-        local_store::LocalStore::wipe(&dir).map_err(DeleteAccountError::Wipe)
+        wipe(&dir).map_err(DeleteAccountError::Wipe)
+    }
+}
+
+/// Removes the replicas' files: the plan's, then the conversation's and its folder.
+fn wipe(dir: &std::path::Path) -> Result<(), StoreError> {
+    local_store::LocalStore::wipe(dir)?;
+    let conversation = dir.join(CONVERSATION_DIR);
+    local_store::LocalStore::wipe(&conversation)?;
+    match std::fs::remove_dir(&conversation) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -8,10 +8,8 @@ use automerge::{ActorId, ChangeHash};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::local_store::{LocalStore, Recovery, ReplicaState, StoreError};
-use crate::PlanDocument;
+use super::local_store::{LocalStore, Recovery, ReplicaState, StoreError, StoredDocument};
 use crate::edit::{EditError, EditOutcome};
-use crate::model::Plan;
 use crate::rules::Author;
 
 /// Why a sync message could not be applied.
@@ -23,13 +21,14 @@ pub enum ReceiveError {
     Store(#[from] StoreError),
 }
 
-pub struct Replica {
-    doc: PlanDocument,
+/// One synced document on the phone (the plan by default; the conversation too).
+pub struct Replica<D: StoredDocument = crate::PlanDocument> {
+    doc: D,
     store: LocalStore,
     state: ReplicaState,
     actor: ActorId,
-    /// The typed plan, rebuilt only after a change.
-    plan: Option<Plan>,
+    /// The typed plan or conversation, rebuilt only after a change.
+    view: Option<D::View>,
     pending: Option<usize>,
     /// Set when a save failed: the next save writes a whole snapshot (the incremental cursor has
     /// moved past the changes that did not reach the disk).
@@ -38,10 +37,15 @@ pub struct Replica {
     state_dirty: bool,
 }
 
-impl Replica {
-    pub fn open(dir: &Path, young_person_id: Uuid) -> Result<(Replica, Recovery), StoreError> {
-        let (store, mut doc, state, recovery) =
-            LocalStore::open(dir, young_person_id, || PlanDocument::genesis(young_person_id))?;
+impl<D: StoredDocument> Replica<D> {
+    /// Opens the replica in `dir`, or starts it from `genesis` (the same first change as the
+    /// server's, so the two never conflict on the root).
+    pub fn open(
+        dir: &Path,
+        young_person_id: Uuid,
+        genesis: impl FnOnce() -> Result<D, crate::document::DocumentError>,
+    ) -> Result<(Replica<D>, Recovery), StoreError> {
+        let (store, mut doc, state, recovery) = LocalStore::open(dir, young_person_id, genesis)?;
         let (state, actor) = match state {
             Some(state) => {
                 let actor = hex_decode(&state.actor)
@@ -63,7 +67,7 @@ impl Replica {
         };
         doc.set_actor(actor.clone());
         let replica =
-            Replica { doc, store, state, actor, plan: None, pending: None, needs_snapshot: false, state_dirty: false };
+            Replica { doc, store, state, actor, view: None, pending: None, needs_snapshot: false, state_dirty: false };
         Ok((replica, recovery))
     }
 
@@ -71,7 +75,7 @@ impl Replica {
         &mut self,
         author: &Author,
         now: DateTime<Utc>,
-        run: impl FnOnce(&mut PlanDocument, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
+        run: impl FnOnce(&mut D, &Author, DateTime<Utc>) -> Result<EditOutcome, EditError>,
     ) -> Result<Uuid, super::ClientError> {
         let outcome = run(&mut self.doc, author, now)?;
         if outcome.change.is_some() {
@@ -82,7 +86,7 @@ impl Replica {
     }
 
     fn changed(&mut self) {
-        self.plan = None;
+        self.view = None;
         self.pending = None;
     }
 
@@ -97,8 +101,9 @@ impl Replica {
         saved
     }
 
-    pub fn plan(&mut self) -> &Plan {
-        self.plan.get_or_insert_with(|| self.doc.plan())
+    /// The typed plan or conversation.
+    pub fn view(&mut self) -> &D::View {
+        self.view.get_or_insert_with(|| self.doc.view())
     }
 
     /// How this installation names itself as a sync peer (WebSocket `join`, HTTP `X-Peer-Id`).
@@ -106,7 +111,7 @@ impl Replica {
         format!("phone-{}", self.state.actor)
     }
 
-    pub fn document(&self) -> &PlanDocument {
+    pub fn document(&self) -> &D {
         &self.doc
     }
 
@@ -140,13 +145,13 @@ impl Replica {
         self.doc.automerge_mut().sync().generate_sync_message(state).map(|m| m.encode())
     }
 
-    /// Applies a message from the server and saves what it brought. Returns whether the plan
+    /// Applies a message from the server and saves what it brought. Returns whether the document
     /// changed.
     pub fn receive(&mut self, state: &mut sync::State, bytes: &[u8]) -> Result<bool, ReceiveError> {
         let message = sync::Message::decode(bytes).map_err(|_| ReceiveError::BadMessage)?;
-        let before = self.doc.heads();
+        let before = self.doc.automerge_mut().get_heads();
         self.doc.automerge_mut().sync().receive_sync_message(state, message).map_err(|_| ReceiveError::BadMessage)?;
-        let changed = self.doc.heads() != before;
+        let changed = self.doc.automerge_mut().get_heads() != before;
         if changed {
             self.changed();
             self.save()?;
@@ -183,4 +188,10 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+impl Replica<crate::PlanDocument> {
+    pub fn plan(&mut self) -> &crate::model::Plan {
+        self.view()
+    }
 }

@@ -48,6 +48,10 @@ pub struct Me {
     pub first_name: String,
     /// The young person's plan (automerge-repo document id); absent for staff.
     pub plan_document_id: Option<String>,
+    /// The young person's conversation with their advisers (automerge-repo document id); absent
+    /// for staff, and from servers older than the conversation.
+    #[serde(default)]
+    pub conversation_document_id: Option<String>,
     /// IANA zone (the agenda's days).
     pub timezone: Option<String>,
 }

@@ -89,6 +89,7 @@ fn open(server: &FakeServer, dir: &Dir, young_person_id: Uuid) -> OfflineClient 
         data_dir: dir.0.clone(),
         young_person_id,
         plan_document_id: DocumentId::from_uuid(young_person_id).to_string(),
+        conversation_document_id: None,
         timezone: "Europe/Paris".into(),
     };
     OfflineClient::open(config, Arc::new(Tokens(AtomicUsize::new(0)))).unwrap().0
