@@ -24,7 +24,9 @@ pub struct ClientConfig {
     pub young_person_id: String,
     /// `Me.plan_document_id`.
     pub plan_document_id: String,
-    /// `Me.conversation_document_id`: the conversation with the advisers (`null`: the plan only).
+    /// `Me.conversation_document_id`: the conversation with the advisers (`null`, the default:
+    /// the plan only).
+    #[uniffi(default = None)]
     pub conversation_document_id: Option<String>,
     /// IANA zone (`Me.timezone`), for the agenda's days.
     pub timezone: String,
@@ -77,6 +79,8 @@ pub trait PlanListener: Send + Sync {
     /// A sync brought changes from elsewhere (the adviser, another phone, a server correction).
     fn plan_changed(&self) -> Result<(), MobileError>;
     fn connection_changed(&self, connection: Connection) -> Result<(), MobileError>;
+    /// A sync brought messages (or their edits, deletions, read markers) from elsewhere.
+    fn messages_changed(&self) -> Result<(), MobileError>;
 }
 
 /// The app's callbacks as sync-core's traits; a failing callback counts as "no token" / is ignored.
@@ -102,6 +106,10 @@ impl core::PlanListener for Listener {
     fn connection_changed(&self, connection: core::Connection) {
         let _ = self.0.connection_changed(connection.into());
     }
+
+    fn messages_changed(&self) {
+        let _ = self.0.messages_changed();
+    }
 }
 
 /// The young person's plan on the phone: edited offline through the rulebook (every edit is on
@@ -124,7 +132,10 @@ impl OfflineClient {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or(MobileError::SignedOut)
     }
 
-    fn with<T>(&self, f: impl FnOnce(&core::OfflineClient) -> Result<T, core::ClientError>) -> Result<T, MobileError> {
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&core::OfflineClient) -> Result<T, core::ClientError>,
+    ) -> Result<T, MobileError> {
         let client = self.client()?;
         Ok(f(&client)?)
     }

@@ -17,11 +17,13 @@
 uniffi::setup_scaffolding!();
 
 mod client;
+mod conversation;
 mod error;
 mod server_api;
 mod types;
 
 pub use client::{Connection, OfflineClient, PlanListener, TokenSource};
+pub use conversation::{ImportantMessage, Message, MessageReference};
 pub use error::{MobileError, error_message};
 pub use server_api::{Me, ServerApi, Session, client_config};
 pub use types::*;

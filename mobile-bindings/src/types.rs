@@ -297,6 +297,8 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Changes from elsewhere arrived (refresh the screens).
     pub plan_changed: bool,
+    /// Messages from elsewhere arrived.
+    pub messages_changed: bool,
     /// Local changes the server still does not hold (0 after a complete sync).
     pub pending_changes: u64,
 }
@@ -434,6 +436,7 @@ impl From<CoreSyncReport> for SyncReport {
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             plan_changed: r.plan_changed,
+            messages_changed: r.messages_changed,
             pending_changes: r.pending_changes as u64,
         }
     }

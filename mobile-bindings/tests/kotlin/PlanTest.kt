@@ -318,6 +318,8 @@ object PlanTest : Suite {
             connections += connection
             if (connection == Connection.Online) online.countDown()
         }
+
+        override fun messagesChanged() {}
     }
 
     fun liveSyncTellsTheListenerWhenTheAdviserEdits() {
@@ -378,6 +380,8 @@ object PlanTest : Suite {
                 override fun connectionChanged(connection: Connection) {
                     throw MobileException.Internal("écran détruit")
                 }
+
+                override fun messagesChanged() {}
             })
             adviser.createAction(young.id, "title" to "Encore une", "category" to "SANTE")
             assertTrue(phone.syncNow().planChanged)

@@ -35,6 +35,9 @@ class Listener(pe.PlanListener):
     def plan_changed(self):
         pass
 
+    def messages_changed(self):
+        pass
+
     def connection_changed(self, connection):
         if connection.is_ONLINE():
             self.online.set()

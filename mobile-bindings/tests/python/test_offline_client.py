@@ -242,6 +242,9 @@ class Listener(pe.PlanListener):
     def plan_changed(self):
         self.changed.set()
 
+    def messages_changed(self):
+        pass
+
     def connection_changed(self, connection):
         self.connections.append(connection)
         if connection.is_ONLINE():
