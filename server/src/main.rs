@@ -139,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             state.documents.clone().follow_other_instances().await.context("listening for other instances")?;
+            state.conversations.clone().follow_other_instances().await.context("listening for other instances")?;
             // --- delivery (issue 6) ---
             // The push channels the workers deliver: FCM for the phones (when configured).
             let mut channels: Vec<Arc<dyn PushChannel>> = Vec::new();

@@ -45,6 +45,7 @@ impl AppState {
         let conversations = Arc::new(Conversations::new(
             store.clone(),
             documents.clone(),
+            instance_id,
             config.doc_cache_mib.saturating_mul(1024 * 1024) / 4,
         ));
         let metrics = Arc::new(Metrics::default());

@@ -27,7 +27,7 @@ use crate::documents::footprint::loaded_plan;
 use crate::documents::{Documents, SyncOutcome};
 use crate::error::{ApiError, ApiResult};
 use crate::notifications::outbox::{self, Audience};
-use crate::store::{ConversationWrite, DynStore, MessageRow, StoredChunk};
+use crate::store::{ConversationWrite, DynStore, MessageRow, PlanAnnouncement, PlanNews, StoredChunk};
 use crate::sync::hub::HubEvent;
 
 /// A conversation in memory with its peers, and the seq of its last stored chunk.
@@ -71,6 +71,9 @@ struct Entry {
 #[derive(Default)]
 struct Lru {
     entries: HashMap<Uuid, Entry>,
+    /// The document id of each conversation loaded here, and whose it is (to catch up with
+    /// another instance's announcement).
+    ids: HashMap<String, Uuid>,
     clock: u64,
     bytes: usize,
 }
@@ -84,6 +87,7 @@ const WRITE_ATTEMPTS: usize = 5;
 pub struct Conversations {
     store: DynStore,
     documents: Arc<Documents>,
+    instance_id: Uuid,
     budget: usize,
     lru: Mutex<Lru>,
 }
@@ -91,8 +95,8 @@ pub struct Conversations {
 impl Conversations {
     /// `documents` lends its actors (one per user and process, bound in the database, the same for
     /// both kinds of document).
-    pub fn new(store: DynStore, documents: Arc<Documents>, budget_bytes: usize) -> Self {
-        Conversations { store, documents, budget: budget_bytes, lru: Mutex::default() }
+    pub fn new(store: DynStore, documents: Arc<Documents>, instance_id: Uuid, budget_bytes: usize) -> Self {
+        Conversations { store, documents, instance_id, budget: budget_bytes, lru: Mutex::default() }
     }
 
     fn slot(&self, young_person_id: Uuid) -> Slot {
@@ -123,10 +127,11 @@ impl Conversations {
                 .filter(|(id, e)| **id != young_person_id && Arc::strong_count(&e.slot) == 1)
                 .min_by_key(|(_, e)| e.last_used)
                 .map(|(id, _)| *id);
-            match victim.and_then(|id| lru.entries.remove(&id)) {
-                Some(entry) => lru.bytes = lru.bytes.saturating_sub(entry.bytes),
-                None => break,
+            let Some(victim) = victim else { break };
+            if let Some(entry) = lru.entries.remove(&victim) {
+                lru.bytes = lru.bytes.saturating_sub(entry.bytes);
             }
+            lru.ids.retain(|_, young_person| *young_person != victim);
         }
     }
 
@@ -136,6 +141,7 @@ impl Conversations {
         if let Some(entry) = lru.entries.remove(&young_person_id) {
             lru.bytes = lru.bytes.saturating_sub(entry.bytes);
         }
+        lru.ids.retain(|_, young_person| *young_person != young_person_id);
     }
 
     /// Estimated memory of the conversations cached.
@@ -155,6 +161,7 @@ impl Conversations {
             None => return Ok(false),
         };
         let chunks = self.store.load_conversation_chunks(&id, 0).await?;
+        self.lru.lock().unwrap_or_else(|p| p.into_inner()).ids.insert(id.clone(), young_person_id);
         *slot = Some(load(id, chunks, self.documents.sync_limits().clone()).await?);
         Ok(true)
     }
@@ -326,12 +333,59 @@ impl Conversations {
         if result.is_err() {
             *slot = None;
         }
-        let id = result?;
+        let (id, seq) = result?;
         self.documents.hub().publish(&id, HubEvent::Changed { answered: new.answered.map(Arc::from) });
+        let store = self.store.clone();
+        let announcement =
+            PlanAnnouncement { origin: self.instance_id, document_id: id, news: PlanNews::Changed { seq } };
+        tokio::spawn(async move {
+            if let Err(e) = store.announce_plan(&announcement).await {
+                tracing::warn!(error = %e, document_id = announcement.document_id, "could not announce to other instances");
+            }
+        });
         Ok(())
     }
 
-    async fn try_commit(&self, slot: &mut Option<Loaded>, new: &NewChanges<'_>) -> ApiResult<String> {
+    /// Follows what the other instances sharing the database announce: a conversation loaded here
+    /// that another instance wrote folds the new chunks in, and its sessions hear of it.
+    pub async fn follow_other_instances(self: Arc<Self>) -> ApiResult<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        self.store.listen_plans(tx).await?;
+        tokio::spawn(async move {
+            while let Some(PlanAnnouncement { origin, document_id, news }) = rx.recv().await {
+                let PlanNews::Changed { seq } = news else { continue };
+                if origin == self.instance_id {
+                    continue;
+                }
+                let young_person = self.lru.lock().unwrap_or_else(|p| p.into_inner()).ids.get(&document_id).copied();
+                if let Some(young_person_id) = young_person {
+                    if let Err(e) = self.catch_up(young_person_id, seq).await {
+                        tracing::warn!(error = %e, document_id, "catching up with a conversation changed elsewhere");
+                    }
+                    self.documents.hub().publish(&document_id, HubEvent::Changed { answered: None });
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Folds into the loaded conversation the chunks stored after its own, up to `seq`; on an
+    /// error the conversation is dropped (read again when next needed).
+    async fn catch_up(&self, young_person_id: Uuid, seq: i64) -> ApiResult<()> {
+        let slot = self.slot(young_person_id);
+        let mut guard = slot.lock().await;
+        let Some(loaded) = guard.as_mut() else { return Ok(()) };
+        if loaded.seq >= seq {
+            return Ok(());
+        }
+        let folded = fold(self.store.as_ref(), loaded).await;
+        if folded.is_err() {
+            *guard = None;
+        }
+        folded
+    }
+
+    async fn try_commit(&self, slot: &mut Option<Loaded>, new: &NewChanges<'_>) -> ApiResult<(String, i64)> {
         let context = self.store.notification_context(new.young_person_id).await?;
         let audience = Audience::new(new.young_person_id, &context);
         let notifications = outbox::notifications_for_events(new.events, &audience, new.now);
@@ -359,20 +413,26 @@ impl Conversations {
                     loaded.chunks += 1;
                     loaded.saved_bytes += write.chunk.len();
                 }
-                return Ok(loaded.id.clone());
+                return Ok((loaded.id.clone(), seq));
             }
             // Another instance wrote first: fold its chunks in, then try again.
-            let chunks = self.store.load_conversation_chunks(&loaded.id, loaded.seq).await?;
-            let Some(last) = chunks.last().map(|c| c.seq) else { continue };
-            for chunk in &chunks {
-                loaded.sync.document_mut().load_incremental(&chunk.bytes).map_err(ApiError::internal)?;
-                loaded.saved_bytes += chunk.bytes.len();
-            }
-            loaded.chunks += chunks.len();
-            loaded.seq = last;
+            fold(self.store.as_ref(), loaded).await?;
         }
         Err(ApiError::Busy { retry_after_secs: 1 })
     }
+}
+
+/// Folds the chunks stored after the loaded conversation's last one into it.
+async fn fold(store: &dyn crate::store::Store, loaded: &mut Loaded) -> ApiResult<()> {
+    let chunks = store.load_conversation_chunks(&loaded.id, loaded.seq).await?;
+    let Some(last) = chunks.last().map(|c| c.seq) else { return Ok(()) };
+    for chunk in &chunks {
+        loaded.sync.document_mut().load_incremental(&chunk.bytes).map_err(ApiError::internal)?;
+        loaded.saved_bytes += chunk.bytes.len();
+    }
+    loaded.chunks += chunks.len();
+    loaded.seq = last;
+    Ok(())
 }
 
 /// Loads stored chunks (off the async workers: a long conversation takes a while).

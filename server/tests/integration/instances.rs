@@ -28,6 +28,7 @@ async fn instance(db: &TestDb, config: Config, follow: bool) -> TestApp {
     let state = server::AppState::new(store.clone(), config).unwrap();
     if follow {
         state.documents.clone().follow_other_instances().await.unwrap();
+        state.conversations.clone().follow_other_instances().await.unwrap();
     }
     TestApp { router: server::app(state.clone()), state, store }
 }
@@ -237,7 +238,43 @@ async fn a_transfer_through_one_instance_reaches_sessions_on_the_other(db: &Test
     );
 }
 
+/// A message sent through instance A reaches the adviser's session on instance B live, and both
+/// instances writing the same conversation lose nothing (the second folds the first's chunks in).
+async fn a_message_through_one_instance_is_seen_live_on_the_other(db: &TestDb) {
+    use sync_core::conversation::ConversationDocument;
+    let a = instance(db, db.config(), true).await;
+    let b = instance(db, db.config(), true).await;
+    let w = world(&a).await;
+    let addr_b = serve(b.state.clone()).await;
+    let young = a.token("y1@test.fr").await;
+    let adviser_token = a.token("a@test.fr").await;
+    let me = a.get("/api/v1/me", &young).await;
+    let doc: DocumentId = me.body["conversation_document_id"].as_str().unwrap().parse().unwrap();
+    let mut replica = ConversationDocument::genesis(w.y1).unwrap();
+    replica.set_actor(ActorId::random());
+    let observer = PlanDocument::from_automerge(replica.into_automerge());
+    let mut adviser = Peer::connect(addr_b, &adviser_token, "a-browser", doc, observer).await;
+    adviser.sync().await;
+    let read = |p: &Peer| ConversationDocument::from_automerge(p.doc.automerge().clone()).conversation();
+
+    let path = format!("/api/v1/young-people/{}/conversation/messages", w.y1);
+    // B loads the conversation first (its own write), then A writes: B must fold A's chunk in.
+    assert_eq!(b.post(&path, &adviser_token, json!({"text": "Depuis B"})).await.status, StatusCode::CREATED);
+    assert!(adviser.wait_until(LIVE, |p| read(p).messages.len() == 1).await);
+    assert_eq!(a.post(&path, &young, json!({"text": "Depuis A"})).await.status, StatusCode::CREATED);
+    assert!(
+        adviser.wait_until(LIVE, |p| read(p).messages.len() == 2).await,
+        "a message sent through A did not reach the adviser's session on B"
+    );
+    assert_eq!(b.post(&path, &adviser_token, json!({"text": "Encore B"})).await.status, StatusCode::CREATED);
+    let served = a.get(&format!("/api/v1/young-people/{}/conversation", w.y1), &young).await;
+    let texts: Vec<&str> =
+        served.body["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Encore B", "Depuis A", "Depuis B"]);
+}
+
 on_postgres!(
+    a_message_through_one_instance_is_seen_live_on_the_other,
     fifty_writers_on_two_instances_lose_nothing,
     a_compaction_keeps_what_the_other_instance_stored,
     an_edit_through_one_instance_is_seen_live_on_the_other,
