@@ -22,6 +22,9 @@ pub struct Export {
     /// The advisers who follow (or followed, for an archive) the young person.
     pub advisers: Vec<ExportedAdviser>,
     pub plan: ExportedPlan,
+    /// The conversation with their advisers; absent when it was never opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ExportedConversation>,
     /// Every notification row addressed to them: pushes (whatever became of them) and centre entries.
     pub notifications: Vec<ExportedNotification>,
     /// The kinds they turned off or on (absent kinds are on).
@@ -64,6 +67,16 @@ pub struct ExportedPlan {
     /// comments and qualification, appointment, task and notice.
     #[schema(value_type = Object)]
     pub content: Plan,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExportedConversation {
+    /// automerge-repo's id of the conversation's document.
+    pub document_id: String,
+    /// Every message (oldest first; a deleted one without its text), the read markers and the
+    /// « message important », as sync-core's `Conversation` reads them.
+    #[schema(value_type = Object)]
+    pub content: sync_core::conversation::Conversation,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -132,6 +145,20 @@ pub async fn export(
         }
         None => (Plan::default(), None),
     };
+    let conversation = match store.conversation_of(young_person_id).await? {
+        Some(document_id) => {
+            let chunks = store.load_conversation_chunks(&document_id, 0).await?;
+            let content = tokio::task::spawn_blocking(move || -> ApiResult<sync_core::conversation::Conversation> {
+                let bytes: Vec<u8> = chunks.into_iter().flat_map(|c| c.bytes).collect();
+                let doc = sync_core::conversation::ConversationDocument::load(&bytes).map_err(ApiError::internal)?;
+                Ok(doc.conversation())
+            })
+            .await
+            .map_err(ApiError::internal)??;
+            Some(ExportedConversation { document_id, content })
+        }
+        None => None,
+    };
     let advisers = store
         .followers_named(young_person_id)
         .await?
@@ -199,6 +226,7 @@ pub async fn export(
         },
         advisers,
         plan: ExportedPlan { document_id, content },
+        conversation,
         notifications,
         notification_preferences,
         devices,

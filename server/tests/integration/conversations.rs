@@ -289,6 +289,12 @@ async fn the_conversation_goes_with_the_account(db: &TestDb) {
     send(&t, &k.y1, w.y1, json!({"text": "Un entretien demain"})).await;
     send(&t, &k.a, w.y1, json!({"text": "Bon courage"})).await;
     assert!(t.store.conversation_of(w.y1).await.unwrap().is_some());
+    // The export holds the conversation.
+    let export = t.get("/api/v1/me/export", &k.y1).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let messages = export.body["conversation"]["content"]["messages"].as_array().unwrap();
+    let texts: Vec<&str> = messages.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["Un entretien demain", "Bon courage"]);
     assert_eq!(t.call(Method::DELETE, "/api/v1/me", Some(&k.y1), None).await.status, StatusCode::NO_CONTENT);
     assert!(t.store.conversation_of(w.y1).await.unwrap().is_none());
     assert!(t.store.search_messages(w.y1, "entretien", 10).await.unwrap().is_empty());
