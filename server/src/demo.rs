@@ -578,6 +578,42 @@ async fn archive_one(
 }
 
 /// [`seed`] as if it were `now` (the plans' dates are relative to it).
+/// A short exchange in the young person's conversation: the adviser asks, the young person
+/// answers, the adviser's last message is not read yet.
+async fn converse(
+    state: &AppState,
+    young_person_id: Uuid,
+    adviser_id: Uuid,
+    v: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let adviser = Author::new(adviser_id, Role::Adviser, true);
+    let young = Author::young_person(young_person_id);
+    let exchange: [(&Author, i64, &str); 3] = [
+        (&adviser, 50 + v as i64, "Bonjour ! Où en êtes-vous de votre CV ? N'hésitez pas si vous avez des questions."),
+        (&young, 26 + v as i64, "Bonjour, je l'ai presque fini. Je peux vous l'envoyer avant notre entretien ?"),
+        (&adviser, 3 + v as i64, "Oui, envoyez-le-moi et on le regarde ensemble jeudi."),
+    ];
+    for (author, hours_ago, text) in exchange {
+        let at = now - Duration::hours(hours_ago);
+        let new = sync_core::conversation::NewMessage { id: None, text: text.to_owned(), reference: None };
+        state
+            .conversations
+            .write(young_person_id, author.user_id, at, |doc| doc.send_message(author, at, new.clone()), |_, _| ())
+            .await
+            .map_err(|e| anyhow::anyhow!("demo message: {e}"))?;
+        if author.role == Role::YoungPerson {
+            // The young person read what came before their answer.
+            state
+                .conversations
+                .write(young_person_id, author.user_id, at, |doc| doc.mark_all_read(author, at), |_, _| ())
+                .await
+                .map_err(|e| anyhow::anyhow!("demo read: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn seed_at(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Option<Vec<Login>>> {
     if state.store.count_users().await? > 0 {
         return Ok(None);
@@ -614,6 +650,9 @@ pub async fn seed_at(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Opt
             state.store.add_to_portfolio(id, colleague, PortfolioKind::Temporary, now - Duration::days(34)).await?;
         }
         populate(state, id, &document_id, adviser, lead, i, now).await?;
+        if i < 4 {
+            converse(state, id, adviser, i, now).await?;
+        }
         logins.push(Login { role: Role::YoungPerson, email, name: format!("{first} {last}"), id });
     }
     // Not among the logins (no password yet): activated with the code logged here.
