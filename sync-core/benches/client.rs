@@ -61,16 +61,16 @@ fn seed_store(dir: &Path, doc: &PlanDocument) -> Uuid {
 }
 
 fn cold_open(c: &mut Criterion, dir: &Path, young_person: Uuid) {
-    let (mut replica, _) = Replica::open(dir, young_person).expect("open");
+    let (mut replica, _) = Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open");
     eprintln!("two-year plan on disk: {} bytes", replica.storage_bytes());
     assert_eq!(replica.plan().actions.len(), fixture::ACTIONS);
     drop(replica);
     let mut group = c.benchmark_group("client_cold_open");
     group.sample_size(20).measurement_time(Duration::from_secs(8));
-    group.bench_function("open", |b| b.iter(|| black_box(Replica::open(dir, young_person).expect("open"))));
+    group.bench_function("open", |b| b.iter(|| black_box(Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open"))));
     group.bench_function("open_and_agenda", |b| {
         b.iter(|| {
-            let (mut replica, _) = Replica::open(dir, young_person).expect("open");
+            let (mut replica, _) = Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open");
             black_box(replica.plan().actions.len())
         })
     });
@@ -78,7 +78,7 @@ fn cold_open(c: &mut Criterion, dir: &Path, young_person: Uuid) {
 }
 
 fn edit_and_save(c: &mut Criterion, dir: &Path, young_person: Uuid) {
-    let (mut replica, _) = Replica::open(dir, young_person).expect("open");
+    let (mut replica, _) = Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open");
     let author = sync_core::Author::young_person(young_person);
     let ids = replica.document().entity_ids(Collection::Actions, None);
     let mut n = 0u64;
