@@ -89,6 +89,18 @@ pub(crate) fn guarded<T>(load: impl FnOnce() -> Result<T, DocumentError>) -> Res
     })
 }
 
+/// The value at `key` of the map `obj` (at `heads`, or now), hydrated.
+pub(crate) fn node_at(doc: &AutoCommit, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<Node> {
+    let got = match heads {
+        Some(h) => doc.get_at(obj, key, h),
+        None => doc.get(obj, key),
+    };
+    match got.ok().flatten()? {
+        (Value::Scalar(s), _) => Some(Node::from_hydrated(automerge::hydrate::Value::Scalar(s.into_owned()))),
+        (Value::Object(_), id) => doc.hydrate(&id, heads).ok().map(Node::from_hydrated),
+    }
+}
+
 /// A plan document.
 #[derive(Debug)]
 pub struct PlanDocument {
@@ -218,14 +230,7 @@ impl PlanDocument {
     }
 
     fn value_at(&self, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<Node> {
-        let got = match heads {
-            Some(h) => self.doc.get_at(obj, key, h),
-            None => self.doc.get(obj, key),
-        };
-        match got.ok().flatten()? {
-            (Value::Scalar(s), _) => Some(Node::from_hydrated(automerge::hydrate::Value::Scalar(s.into_owned()))),
-            (Value::Object(_), id) => self.doc.hydrate(&id, heads).ok().map(Node::from_hydrated),
-        }
+        node_at(&self.doc, obj, key, heads)
     }
 
     fn object_at(&self, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<(ObjId, ObjType)> {

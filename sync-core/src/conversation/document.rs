@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::model::Conversation;
 use super::rules::Target;
 use super::schema::{KIND, SCHEMA_VERSION, root};
-use crate::document::{DocumentError, check_chunk_types, guarded, load_error};
+use crate::document::{DocumentError, check_chunk_types, guarded, load_error, node_at};
 use crate::model::parse_uuid;
 use crate::node::Node;
 
@@ -141,14 +141,7 @@ impl ConversationDocument {
     }
 
     fn value_at(&self, obj: &ObjId, key: &str, heads: Option<&[ChangeHash]>) -> Option<Node> {
-        let got = match heads {
-            Some(h) => self.doc.get_at(obj, key, h),
-            None => self.doc.get(obj, key),
-        };
-        match got.ok().flatten()? {
-            (Value::Scalar(s), _) => Some(Node::from_hydrated(automerge::hydrate::Value::Scalar(s.into_owned()))),
-            (Value::Object(_), id) => self.doc.hydrate(&id, heads).ok().map(Node::from_hydrated),
-        }
+        node_at(&self.doc, obj, key, heads)
     }
 
     fn map_obj(&self, key: &str, heads: Option<&[ChangeHash]>) -> Option<ObjId> {
