@@ -4,11 +4,16 @@ bindings (mobile-bindings), driven from the command line by web.test.mjs.
 
   phone.py --server URL --email E --password P --data-dir DIR list
   phone.py --server URL --email E --password P --data-dir DIR complete "Action title"
+  phone.py --server URL --email E --password P --data-dir DIR messages
+  phone.py --server URL --email E --password P --data-dir DIR send-message "Text"
 
 Each call signs in (ServerApi.login), opens the OfflineClient in DIR, syncs, does its command, syncs
 again when it edited, and prints one JSON object on stdout: {"actions": [{id, title, status}, ...]}
-(the plan after the last sync). Exit status 1 with a message on stderr on any error (no such action,
-sign-in refused, sync failure). PYTHONPATH must hold target/bindings/python (the run script sets it).
+(the plan after the last sync); the conversation's commands add "messages" (the 50 newest, newest
+first: {id, text, author_role, edited, deleted}), "unread" and, for send-message, "sent" (the new
+message's id). Exit status 1 with a message on stderr on any error (no such action, sign-in
+refused, sync failure, a message refused). PYTHONPATH must hold target/bindings/python (the run
+script sets it).
 """
 
 import argparse
@@ -27,6 +32,9 @@ def main():
     commands.add_parser("list", help="sync and list the actions")
     complete = commands.add_parser("complete", help="complete the action with this exact title, then sync")
     complete.add_argument("title")
+    commands.add_parser("messages", help="sync and list the conversation's newest messages")
+    send = commands.add_parser("send-message", help="send a message to the advisers, then sync")
+    send.add_argument("text")
     args = parser.parse_args()
 
     try:
@@ -70,8 +78,23 @@ def main():
         if report.pending_changes != 0:
             sys.exit(f"phone.py: {report.pending_changes} changes still pending after the sync")
 
+    sent = None
+    if args.command == "send-message":
+        sent = client.send_message(args.text, None)
+        report = client.sync_now()
+        if report.pending_changes != 0:
+            sys.exit(f"phone.py: {report.pending_changes} changes still pending after the sync")
+
     actions = [{"id": a.id, "title": a.title, "status": a.status.name.lower()} for a in client.plan().actions]
-    print(json.dumps({"actions": actions, "notices": len(client.notices())}, ensure_ascii=False))
+    out = {"actions": actions, "notices": len(client.notices())}
+    if args.command in ("messages", "send-message"):
+        out["messages"] = [
+            {"id": m.id, "text": m.text, "author_role": m.author.role.name.lower(), "edited": m.edited, "deleted": m.deleted}
+            for m in client.messages(None, 50)
+        ]
+        out["unread"] = client.unread_messages()
+        out["sent"] = sent
+    print(json.dumps(out, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -1209,6 +1209,202 @@ test('10. clavier: sign in and create an action with the keyboard only', { timeo
 });
 
 // ---------------------------------------------------------------------------------------------------
+// 13. « Messages »: the conversation of a young person with their advisers (issue 13). The young person
+// writes through the REST API with their own token (docs/api.md, « Conversations »), and through their
+// phone's offline client (phone.py) for the message that must show live and to read the answer.
+const conversationOf = (who, as) => rest('GET', `/young-people/${who.id}/conversation`, undefined, as.email);
+const sendAs = (who, as, text) => rest('POST', `/young-people/${who.id}/conversation/messages`, { text }, as.email);
+const messageItem = (scope, text) => scope.locator('li[data-message]', { hasText: text });
+const conversationList = (page) => page.locator('[data-live="conversation"]');
+// « 02/12/2026 à 14h30 » in Paris, as the pages say an instant.
+const parisTime = (instant) => {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(instant))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.day}/${parts.month}/${parts.year} à ${parts.hour}h${parts.minute}`;
+};
+// An unread badge (`[data-unread]`) as it is read out, and as it shows (without its .fr-sr-only words).
+async function badgeText(badge) {
+  if (!(await badge.count())) return null;
+  return badge.evaluate((e) => {
+    const shown = e.cloneNode(true);
+    shown.querySelectorAll('.fr-sr-only').forEach((s) => s.remove());
+    const clean = (text) => text.replace(/\s+/g, ' ').trim();
+    return { spoken: clean(e.textContent), shown: clean(shown.textContent) };
+  });
+}
+const unreadBadge = async (page, id) => (await badgeText(rowOf(page, 'young-person', id).locator('[data-unread]')))?.spoken ?? null;
+async function followStream(page, route, streamPath) {
+  const streams = [];
+  page.on('response', (r) => new URL(r.url()).pathname === streamPath && streams.push(r));
+  await open(page, route);
+  const stream = await waitUntil(`the EventSource on ${streamPath}`, () => streams[0], 8_000);
+  assert.equal(stream.status(), 200, `${stream.url()} answered ${stream.status()}`);
+  await page.locator('body[data-live-ready="true"]').waitFor({ timeout: 8_000 });
+  await page.evaluate(() => {
+    window.__notReloaded = true;
+  });
+}
+
+test('13. messages: the phone’s message shows live; the adviser answers, edits, deletes; the young person reads the answer', { timeout: 90_000 }, async (t) => {
+  const who = young.sarah;
+  const phoneUser = who.login;
+  const first = `Bonjour, je cherche une alternance en logistique ${SUFFIX}`;
+  const second = `Je peux passer jeudi ? ${SUFFIX}`;
+  const live = `Je suis devant la Mission Locale ${SUFFIX}`;
+  const answer = `Bonjour Sarah, venez jeudi à 10h ${SUFFIX}`;
+  const edited = `Bonjour Sarah, venez jeudi à 11h ${SUFFIX}`;
+  await journey(t, async ({ page }) => {
+    // Unread badges on the portfolio, the second one arriving live.
+    const sent = await sendAs(who, phoneUser, first);
+    await signedIn(page, KARIM);
+    await waitUntil('« 1 non lu » on Sarah’s row', async () => (await unreadBadge(page, who.id)) === '1 message non lu', 5_000);
+    await followStream(page, '/portefeuille', '/flux/portefeuille');
+    await sendAs(who, phoneUser, second);
+    await waitUntil('« 2 non lus » on Sarah’s row without a reload', async () => (await unreadBadge(page, who.id)) === '2 messages non lus', 8_000);
+    assert.deepEqual(await badgeText(rowOf(page, 'young-person', who.id).locator('[data-unread]')), { spoken: '2 messages non lus', shown: '2 non lus' });
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the portfolio was reloaded');
+
+    // The file counts them and opens « Messages ».
+    await open(page, `/beneficiaires/${who.id}`);
+    const summary = page.locator('section', { has: page.getByRole('heading', { name: 'Messages', exact: true, level: 2 }) });
+    assert.equal((await badgeText(summary.locator('[data-unread]')))?.shown, '2 non lus', 'the file does not count the unread messages');
+    await submit(page, summary.getByRole('link', { name: 'Ouvrir les messages' }));
+    assert.equal(pathOf(page), `/beneficiaires/${who.id}/messages`);
+    await heading(page, `Messages avec ${who.name}`);
+    const item = messageItem(conversationList(page), first);
+    await item.getByText('Sarah', { exact: true }).waitFor();
+    await item.getByText(parisTime(sent.sent_at), { exact: true }).waitFor();
+    await item.getByText('Nouveau', { exact: true }).waitFor();
+
+    // The phone writes while the page is open: it shows without a reload.
+    await followStream(page, `/beneficiaires/${who.id}/messages`, `/flux/beneficiaires/${who.id}/messages`);
+    const loads = [];
+    page.on('load', () => loads.push(page.url()));
+    // Through the phone's offline client (tests/web-app/phone.py): its sync reaches the page's stream.
+    const fromPhone = await phone(phoneUser, 'send-message', live);
+    assert.equal(fromPhone.messages[0]?.id, fromPhone.sent, 'the phone does not list its message first');
+    await messageItem(conversationList(page), live).waitFor({ timeout: 8_000 });
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'the messages page was reloaded');
+    assert.deepEqual(loads, [], 'the messages page was reloaded');
+    const order = await conversationList(page).locator('li[data-message]').allInnerTexts();
+    assert.ok(order[0].includes(live) && order[1].includes(second) && order[2].includes(first), `not newest first: ${JSON.stringify(order)}`);
+    await waitUntil('« 3 non lus » above the conversation', async () => (await badgeText(page.locator('[data-live="conversation"] [data-unread]')))?.shown === '3 non lus');
+
+    // A blank message is refused in French, next to the field.
+    await (await field(page, 'Message')).fill('   ');
+    const [refused] = await submit(page, page.getByRole('button', { name: 'Envoyer', exact: true }));
+    assert.equal(refused.status(), 422, `a blank message answered ${refused.status()}`);
+    await page.locator('#text-error', { hasText: 'Le champ « Message » est vide' }).waitFor();
+
+    // The answer: shown as « Vous », stored for the young person, and what it answers is read.
+    await (await field(page, 'Message')).fill(answer);
+    await submit(page, page.getByRole('button', { name: 'Envoyer', exact: true }), (u) => u.searchParams.get('ok') === 'message-envoye');
+    await page.getByText('Votre message a été envoyé.').waitFor();
+    const mine = messageItem(conversationList(page), answer);
+    await mine.getByText('Vous', { exact: true }).waitFor();
+    assert.equal(await page.locator('[data-live="conversation"] [data-unread]').count(), 0, 'the reply did not mark the conversation read');
+    const forSarah = await conversationOf(who, phoneUser);
+    assert.equal(forSarah.messages[0].text, answer, `the young person's newest message is not the answer: ${JSON.stringify(forSarah.messages[0])}`);
+    assert.equal(forSarah.messages[0].author.role, 'adviser');
+    assert.equal(forSarah.unread, 1, 'the answer is unread for the young person');
+    assert.equal((await conversationOf(who, KARIM)).unread, 0, 'the adviser still has unread messages after answering');
+    const onPhone = await phone(phoneUser, 'messages');
+    assert.deepEqual(
+      [onPhone.messages[0]?.text, onPhone.messages[0]?.author_role],
+      [answer, 'adviser'],
+      `the phone's newest message is not the answer: ${JSON.stringify(onPhone.messages.slice(0, 2))}`,
+    );
+
+    // Edit the answer: « modifié » for both.
+    await submit(page, mine.getByRole('link', { name: /^Modifier ou supprimer/ }));
+    await heading(page, 'Modifier votre message');
+    await (await field(page, 'Message')).fill(edited);
+    await submit(page, page.getByRole('button', { name: 'Enregistrer', exact: true }), (u) => u.searchParams.get('ok') === 'message-modifie');
+    await messageItem(conversationList(page), edited).getByText('modifié', { exact: true }).waitFor();
+    const afterEdit = (await conversationOf(who, phoneUser)).messages.find((m) => m.id === forSarah.messages[0].id);
+    assert.deepEqual([afterEdit.text, afterEdit.edited], [edited, true]);
+
+    // Send one more, then delete it: « Message supprimé » in its place.
+    const doomed = `Message envoyé par erreur ${SUFFIX}`;
+    await (await field(page, 'Message')).fill(doomed);
+    await submit(page, page.getByRole('button', { name: 'Envoyer', exact: true }), (u) => u.searchParams.get('ok') === 'message-envoye');
+    await submit(page, messageItem(conversationList(page), doomed).getByRole('link', { name: /^Modifier ou supprimer/ }));
+    await submit(page, page.getByRole('button', { name: 'Supprimer le message' }), (u) => u.searchParams.get('ok') === 'message-supprime');
+    assert.equal(await messageItem(conversationList(page), doomed).count(), 0, 'the deleted text is still shown');
+    await conversationList(page).locator('li[data-message]').first().getByText('Message supprimé').waitFor();
+    const deleted = (await conversationOf(who, phoneUser)).messages[0];
+    assert.deepEqual([deleted.text, deleted.deleted], ['Message supprimé', true]);
+
+    // Search.
+    await (await field(page, 'Rechercher dans les messages')).fill('alternance');
+    await submit(page, page.getByRole('button', { name: 'Rechercher', exact: true }));
+    assert.equal(new URL(page.url()).searchParams.get('q'), 'alternance');
+    const results = page.locator('[data-results] li[data-message]');
+    assert.equal(await results.count(), 1, `one result for « alternance »: ${await results.allInnerTexts()}`);
+    await messageItem(page.locator('[data-results]'), first).waitFor();
+
+    // The « message important »: pinned with its dates, read by the young person, taken down.
+    await open(page, `/beneficiaires/${who.id}/messages`);
+    const important = `Atelier CV tous les mardis ${SUFFIX}`;
+    await (await field(page, 'Texte du message important')).fill(important);
+    await (await field(page, 'Début de l\'affichage')).fill(isoDay(0));
+    await (await field(page, 'Fin de l\'affichage')).fill(isoDay(-1));
+    const [badPeriod] = await submit(page, page.getByRole('button', { name: 'Épingler le message important' }));
+    assert.equal(badPeriod.status(), 422);
+    await page.locator('#ends_on-error').waitFor();
+    await (await field(page, 'Fin de l\'affichage')).fill(isoDay(7));
+    await submit(page, page.getByRole('button', { name: 'Épingler le message important' }), (u) => u.searchParams.get('ok') === 'important-epingle');
+    await page.locator('[data-important]').getByText(important).waitFor();
+    assert.equal((await conversationOf(who, phoneUser)).important?.text, important, 'the young person does not read the « message important »');
+    await submit(page, page.getByRole('button', { name: 'Retirer le message important' }), (u) => u.searchParams.get('ok') === 'important-retire');
+    assert.equal(await page.locator('[data-important]').count(), 0);
+    assert.equal((await conversationOf(who, phoneUser)).important, null);
+
+    // Read: no badge left on the portfolio.
+    await open(page, '/portefeuille');
+    assert.equal(await unreadBadge(page, who.id), null, 'the portfolio still counts unread messages');
+  });
+});
+
+test('13b. messages sans JavaScript: answer and « Marquer comme lu »; a supervisor who does not follow gets no « Messages »', { timeout: 60_000 }, async (t) => {
+  const who = young.sarah;
+  const text = `Merci, à jeudi ${SUFFIX}`;
+  const reply = `Parfait, à jeudi ${SUFFIX}`;
+  await sendAs(who, who.login, text);
+  await journey(
+    t,
+    async ({ page }) => {
+      await signedIn(page, KARIM);
+      await open(page, `/beneficiaires/${who.id}/messages`);
+      await messageItem(conversationList(page), text).waitFor();
+      const [read] = await submit(page, page.getByRole('button', { name: 'Marquer comme lu' }));
+      assert.ok(read && read.status() < 400, `« Marquer comme lu » answered ${read?.status()}`);
+      await page.getByText('Les messages ont été marqués comme lus.').waitFor();
+      assert.equal((await conversationOf(who, KARIM)).unread, 0, 'still unread after « Marquer comme lu »');
+      await (await field(page, 'Message')).fill(reply);
+      await submit(page, page.getByRole('button', { name: 'Envoyer', exact: true }));
+      await messageItem(conversationList(page), reply).getByText('Vous', { exact: true }).waitFor();
+      assert.equal((await conversationOf(who, who.login)).messages[0].text, reply);
+    },
+    { javaScriptEnabled: false },
+  );
+  // Nadia reads Sarah's plan, not her conversation (she does not follow her).
+  const detail = await rest('GET', `/young-people/${who.id}`, undefined, NADIA.email);
+  assert.equal(detail.conversation_document_id, undefined, 'Nadia follows Sarah in the demo: pick another young person');
+  await journey(t, async ({ page }) => {
+    await signedIn(page, NADIA);
+    await open(page, `/beneficiaires/${who.id}`);
+    await heading(page, who.name);
+    assert.equal(await page.getByRole('link', { name: 'Ouvrir les messages' }).count(), 0, 'Nadia is offered the messages');
+    await open(page, `/beneficiaires/${who.id}/messages`, 404);
+    await heading(page, 'Page introuvable');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
 // 11 and 12. Every page: the common layout, axe-core (no serious or critical violation), screenshots.
 function pages() {
   const ines = young.ines.id;
@@ -1234,6 +1430,13 @@ function pages() {
       }
       throw new Error('no held and unclosed appointment in Karim’s portfolio');
     } },
+    // Own message first (its edit page), then the conversation with the young person's and Karim's.
+    { name: 'message-modifier', who: KARIM, route: async () => {
+      await sendAs(young.ines, young.ines.login, 'Bonjour, mon entretien s’est bien passé.');
+      const mine = await sendAs(young.ines, KARIM, 'Très bonne nouvelle, racontez-moi jeudi.');
+      return `/beneficiaires/${ines}/messages/${mine.id}`;
+    }, h1: 'Modifier votre message' },
+    { name: 'messages', who: KARIM, route: `/beneficiaires/${ines}/messages`, h1: `Messages avec ${young.ines.name}` },
     { name: 'demarche', who: KARIM, route: async () => `/beneficiaires/${ines}/demarches/${(await planOf(ines)).tasks[0].id}` },
     { name: 'nouvelle-action', who: KARIM, route: `/beneficiaires/${ines}/actions/nouvelle` },
     { name: 'nouveau-rendez-vous', who: KARIM, route: `/beneficiaires/${ines}/rendez-vous/nouveau` },

@@ -96,6 +96,12 @@ pub fn success(key: Option<&str>) -> Option<&'static str> {
         "notification-lue" => "La notification a été marquée comme lue.",
         "beneficiaire-archive" => "Le bénéficiaire a été archivé.",
         "compte-supprime" => "Le compte non activé a été supprimé, avec son dossier.",
+        "message-envoye" => "Votre message a été envoyé.",
+        "message-modifie" => "Votre message a été modifié.",
+        "message-supprime" => "Votre message a été supprimé : « Message supprimé » s'affiche à sa place.",
+        "messages-lus" => "Les messages ont été marqués comme lus.",
+        "important-epingle" => "Le message important a été épinglé.",
+        "important-retire" => "Le message important a été retiré.",
         _ => return None,
     })
 }

@@ -1,23 +1,31 @@
-//! Live updates of the pages that show plans: a server-sent event stream fed by the sync hub.
+//! Live updates of the pages that show plans and conversations: a server-sent event stream fed by
+//! the sync hub.
 //!
 //! Every committed change of a plan — from a phone's sync, the API, another page, or another
 //! instance through PostgreSQL NOTIFY — is published on the hub; a stream that follows that plan
-//! sends `event: plan` with the young person's id, and the page fetches itself again. A stream
-//! ends when the session is revoked or expires, when the process stops, and tells the page
-//! (`event: access`) when a transfer took one of its plans away.
+//! sends `event: plan` with the young person's id, and the page fetches itself again. A
+//! conversation's changes (a message sent, edited or deleted, a read marker moved, the « message
+//! important ») are published on the hub under the conversation's document id: the streams that
+//! follow it send the same `event: plan` (the page's script knows only that one: it fetches the
+//! page again whatever changed). A stream ends when the session is revoked or expires, when the
+//! process stops, and tells the page (`event: access`) when a transfer took one of its plans or
+//! conversations away.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
 use futures_util::Stream;
+use serde::Deserialize;
 use sync_core::model::Role;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::routes::conversations::participant;
 use crate::routes::young_people::{plan_access, today_for};
 use crate::state::AppState;
 use crate::sync::hub::HubEvent;
@@ -30,17 +38,50 @@ use super::session::WebUser;
 /// announced by others end it at once; this catches expiry).
 const SESSION_CHECK: Duration = Duration::from_secs(60);
 
-/// The plans a stream follows: (young person, document).
-type Followed = Vec<(Uuid, String)>;
+/// What a stream follows of a young person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Watched {
+    Plan,
+    Conversation,
+}
 
-/// `/flux/beneficiaires/{id}`: one young person's plan.
+/// The documents a stream follows: (young person, document, which of theirs).
+type Followed = Vec<(Uuid, String, Watched)>;
+
+#[derive(Deserialize)]
+pub struct YoungPersonStream {
+    /// `?messages=oui`: the conversation too (the file, which counts the unread messages).
+    messages: Option<String>,
+}
+
+/// `/flux/beneficiaires/{id}`: one young person's plan; with `?messages=oui`, their conversation
+/// too when the adviser takes part in it.
 pub async fn young_person(
     State(state): State<AppState>,
     user: WebUser,
     WebPath(id): WebPath<Uuid>,
+    Query(query): Query<YoungPersonStream>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
-    let (access, _) = plan_access(&state, &user.user, id).await?;
-    Ok(stream(state, user, vec![(id, access.document_id)]))
+    let (access, author) = plan_access(&state, &user.user, id).await?;
+    let mut followed = vec![(id, access.document_id, Watched::Plan)];
+    if query.messages.is_some() && author.follows_plan {
+        followed.push((id, state.conversations.ensure(id).await?, Watched::Conversation));
+    }
+    Ok(stream(state, user, followed))
+}
+
+/// `/flux/beneficiaires/{id}/messages`: one young person's conversation, for those who take part
+/// in it (404 otherwise). The conversation is made when it does not exist yet, as
+/// `GET /api/v1/young-people/{id}` does: the first message then lands on the document the page
+/// already follows.
+pub async fn conversation(
+    State(state): State<AppState>,
+    user: WebUser,
+    WebPath(id): WebPath<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+    participant(&state, &user.user, id).await?;
+    let document_id = state.conversations.ensure(id).await?;
+    Ok(stream(state, user, vec![(id, document_id, Watched::Conversation)]))
 }
 
 /// `/flux/portefeuille`: every plan of the adviser's portfolio (a supervisor: their structure's).
@@ -54,14 +95,25 @@ pub async fn portfolio(
         (Role::Supervisor, Some(structure)) => state.store.structure_summaries(structure, today, now).await?,
         _ => state.store.portfolio_summaries(user.user.id, today, now).await?,
     };
-    let followed = lines.into_iter().filter_map(|l| l.plan_document_id.map(|d| (l.id, d))).collect();
+    // The conversations of the young people the adviser follows (their unread badges); one not
+    // made yet is followed from the next page load.
+    let mine: HashSet<Uuid> = state.store.followed_young_people(user.user.id).await?.into_iter().collect();
+    let mut followed: Followed = Vec::with_capacity(lines.len() + mine.len());
+    for line in &lines {
+        if mine.contains(&line.id) {
+            if let Some(document_id) = state.store.conversation_of(line.id).await? {
+                followed.push((line.id, document_id, Watched::Conversation));
+            }
+        }
+    }
+    followed.extend(lines.into_iter().filter_map(|l| l.plan_document_id.map(|d| (l.id, d, Watched::Plan))));
     Ok(stream(state, user, followed))
 }
 
 fn stream(state: AppState, user: WebUser, followed: Followed) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel::<Event>(64);
     let mut tasks = JoinSet::new();
-    for (young_person_id, document_id) in followed {
+    for (young_person_id, document_id, watched) in followed {
         let mut events = state.hub.subscribe(&document_id);
         let tx = tx.clone();
         let state = state.clone();
@@ -74,7 +126,11 @@ fn stream(state: AppState, user: WebUser, followed: Followed) -> Sse<impl Stream
                         tx.send(Event::default().event("plan").data(young_person_id.to_string())).await
                     }
                     Ok(HubEvent::AccessChanged) => {
-                        if plan_access(&state, &user.user, young_person_id).await.is_ok() {
+                        let still = match watched {
+                            Watched::Plan => plan_access(&state, &user.user, young_person_id).await.is_ok(),
+                            Watched::Conversation => participant(&state, &user.user, young_person_id).await.is_ok(),
+                        };
+                        if still {
                             tx.send(Event::default().event("plan").data(young_person_id.to_string())).await
                         } else {
                             let _ = tx.send(Event::default().event("access").data(young_person_id.to_string())).await;

@@ -4,7 +4,8 @@
 //! One file per view (`views/`), askama templates in `server/templates/web/`, our own script and
 //! service worker in `server/web/static/`. Sessions (`session.rs`), cookies (`cookies.rs`) and
 //! CSRF (`csrf.rs`, `form.rs`) apart. Every write goes through the same document path as the REST
-//! API (`routes::plans::edit`): one rulebook, the same outbox and the same live fan-out.
+//! API (`routes::plans::edit`, `routes::conversations::edit`): one rulebook, the same outbox and
+//! the same live fan-out.
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -66,12 +67,20 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/beneficiaires/{id}/rendez-vous/{appointment_id}/cloture", post(views::appointments::close))
         .route("/beneficiaires/{id}/demarches/{task_id}", get(views::tasks::show))
         .route("/beneficiaires/{id}/demarches/{task_id}/commentaires", post(views::tasks::comment))
+        .route("/beneficiaires/{id}/messages", get(views::messages::show).post(views::messages::send))
+        .route("/beneficiaires/{id}/messages/lu", post(views::messages::mark_read))
+        .route("/beneficiaires/{id}/messages/important", post(views::messages::pin))
+        .route("/beneficiaires/{id}/messages/important/retrait", post(views::messages::unpin))
+        .route("/beneficiaires/{id}/messages/{message_id}", get(views::messages::edit_form))
+        .route("/beneficiaires/{id}/messages/{message_id}/modifier", post(views::messages::update))
+        .route("/beneficiaires/{id}/messages/{message_id}/suppression", post(views::messages::delete))
         .route("/notifications", get(views::notifications::show))
         .route("/notifications/{id}/lue", post(views::notifications::mark_read))
         .route("/notifications/abonnement", post(views::notifications::subscribe))
         .route("/notifications/desabonnement", post(views::notifications::unsubscribe))
         .route("/flux/portefeuille", get(live::portfolio))
         .route("/flux/beneficiaires/{id}", get(live::young_person))
+        .route("/flux/beneficiaires/{id}/messages", get(live::conversation))
         .merge(assets::router(state))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -5,6 +5,7 @@ pub mod agenda;
 pub mod appointments;
 pub mod archives;
 pub mod departures;
+pub mod messages;
 pub mod new_young_person;
 pub mod notifications;
 pub mod pilotage;

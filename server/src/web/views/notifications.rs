@@ -53,6 +53,8 @@ fn page_of(payload: &str) -> Option<String> {
         format!("{file}/rendez-vous/{appointment}")
     } else if let Some(task) = id_of("task_id") {
         format!("{file}/demarches/{task}")
+    } else if id_of("message_id").is_some() {
+        format!("{file}/messages")
     } else {
         file
     })
@@ -136,6 +138,10 @@ mod tests {
             format!("/beneficiaires/{yp}/actions/{action}")
         );
         assert_eq!(page_of(&format!(r#"{{"young_person_id":"{yp}"}}"#)).unwrap(), format!("/beneficiaires/{yp}"));
+        assert_eq!(
+            page_of(&format!(r#"{{"young_person_id":"{yp}","message_id":"{action}"}}"#)).unwrap(),
+            format!("/beneficiaires/{yp}/messages")
+        );
         assert!(page_of("{}").is_none());
         assert!(page_of(r#"{"young_person_id":"../../etc"}"#).is_none());
     }

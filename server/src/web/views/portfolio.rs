@@ -1,6 +1,8 @@
 //! `/portefeuille`: the young people an adviser follows (a supervisor: their structure's), one row
 //! each from the projections — never a plan loaded per row — with search, filters and sorts.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -169,6 +171,8 @@ pub struct Row {
     pub to_qualify: i64,
     pub next_appointment: String,
     pub last_activity: String,
+    /// Messages of their conversation the adviser has not read (0 when they do not take part).
+    pub unread: i64,
 }
 
 #[derive(Template)]
@@ -246,6 +250,16 @@ pub async fn show(
         _ => PortfolioScope::Adviser(user.user.id),
     };
     let lines = state.store.portfolio_lines(scope, today, now).await?;
+    // The unread messages of the conversations the adviser takes part in (a supervisor's structure
+    // holds young people they do not follow: no badge for those).
+    let followed = state.store.followed_young_people(user.user.id).await?;
+    let unread: HashMap<Uuid, i64> = state
+        .store
+        .unread_counts(user.user.id, &followed)
+        .await?
+        .into_iter()
+        .map(|c| (c.young_person_id, c.unread))
+        .collect();
     let search: String = query.q.unwrap_or_default().trim().chars().take(100).collect();
     let filter = query.filtre.as_deref().and_then(Filter::parse);
     let sort = Sort::parse(query.tri.as_deref().unwrap_or(""));
@@ -278,6 +292,7 @@ pub async fn show(
                 .last_activity_at
                 .map(|at| format::date(at.with_timezone(&tz).date_naive()))
                 .unwrap_or_else(|| "Aucune".into()),
+            unread: unread.get(&l.id).copied().unwrap_or(0),
         })
         .collect();
     let page = PortfolioPage {

@@ -128,8 +128,10 @@ struct FilePage {
     name: String,
     email: String,
     activated: bool,
-    /// The adviser follows them: archive, export, delete.
+    /// The adviser follows them: archive, export, delete, and their « Messages ».
     follows: bool,
+    /// Messages of the conversation the adviser has not read (when they take part in it).
+    unread: i64,
     followers: Vec<Follower>,
     success: Option<&'static str>,
     actions: Vec<ActionLine>,
@@ -157,6 +159,7 @@ const RECENT_HISTORY: usize = 20;
 /// The young person the adviser may open (404 otherwise), without their plan.
 pub struct Opened {
     pub name: String,
+    pub first_name: String,
     pub email: String,
     pub activated: bool,
     pub document_id: String,
@@ -169,6 +172,7 @@ pub async fn open(state: &AppState, user: &WebUser, id: Uuid) -> Result<Opened, 
     let yp = access.young_person;
     Ok(Opened {
         name: format!("{} {}", yp.first_name, yp.last_name),
+        first_name: yp.first_name,
         email: yp.email,
         activated: yp.password_hash.is_some(),
         document_id: access.document_id,
@@ -201,6 +205,12 @@ pub async fn read_entity<T: Send>(
 /// The live stream of one young person's plan.
 pub fn stream_of(id: Uuid) -> String {
     format!("/flux/beneficiaires/{id}")
+}
+
+/// The live stream of one young person's plan and conversation (their file, which counts the
+/// unread messages).
+pub fn file_stream_of(id: Uuid) -> String {
+    format!("/flux/beneficiaires/{id}?messages=oui")
 }
 
 pub async fn show(
@@ -244,13 +254,22 @@ pub async fn show(
     closed_tasks.sort_by_key(|t| std::cmp::Reverse(t.due_date));
     hidden += closed_tasks.len().saturating_sub(keep);
     let tasks = open_tasks.into_iter().chain(closed_tasks.into_iter().take(keep));
+    // Only those who take part in the conversation see it (a supervisor who does not follow them
+    // reads their plan, not their messages).
+    let unread = if opened.follows {
+        state.store.unread_counts(user.user.id, &[id]).await?.first().map_or(0, |c| c.unread)
+    } else {
+        0
+    };
+    let stream = if opened.follows { file_stream_of(id) } else { stream_of(id) };
     let page = FilePage {
-        page: Page::new(&user, opened.name.clone(), Section::Portfolio).in_portfolio().live(stream_of(id)),
+        page: Page::new(&user, opened.name.clone(), Section::Portfolio).in_portfolio().live(stream),
         id,
         name: opened.name,
         email: opened.email,
         activated: opened.activated,
         follows: opened.follows,
+        unread,
         followers,
         success: feedback::success(query.ok.as_deref()),
         actions: actions.map(|a| ActionLine::new(id, a, today)).collect(),
