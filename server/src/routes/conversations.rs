@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/young-people/{id}/conversation/search", get(search))
         .route("/api/v1/conversations/unread", get(unread))
         .route("/api/v1/conversations/broadcast", post(broadcast))
+        .route("/api/v1/broadcast-lists", get(list_broadcast_lists).post(create_broadcast_list))
+        .route("/api/v1/broadcast-lists/{id}", axum::routing::delete(delete_broadcast_list))
 }
 
 /// Who may take part in the conversation of `young_person_id`: the young person and every adviser
@@ -380,8 +382,10 @@ pub async fn unread(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 pub struct BroadcastBody {
     /// Chosen by the sender: the same broadcast sent twice sends each copy once.
     pub id: Uuid,
-    /// 1–150 young people the caller follows.
-    pub young_person_ids: Vec<Uuid>,
+    /// 1–150 young people the caller follows (a selection) …
+    pub young_person_ids: Option<Vec<Uuid>>,
+    /// … or one of the caller's saved lists (exactly one of the two).
+    pub list_id: Option<Uuid>,
     pub text: String,
 }
 
@@ -409,10 +413,23 @@ pub async fn broadcast(
     user: AuthUser,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> ApiResult<Json<BroadcastResult>> {
-    if !matches!(user.role, Role::Adviser | Role::Supervisor) {
-        return Err(ApiError::Forbidden);
-    }
-    let mut young_people = body.young_person_ids.clone();
+    staff_only(&user)?;
+    let mut young_people = match (&body.young_person_ids, body.list_id) {
+        (Some(selection), None) => selection.clone(),
+        (None, Some(list)) => {
+            state
+                .store
+                .broadcast_lists(user.id)
+                .await?
+                .into_iter()
+                .find(|l| l.id == list)
+                .ok_or_else(|| ApiError::invalid("list_id", "liste de diffusion introuvable"))?
+                .young_person_ids
+        }
+        _ => {
+            return Err(ApiError::invalid("young_person_ids", "une sélection ou une liste de diffusion, pas les deux"));
+        }
+    };
     young_people.sort();
     young_people.dedup();
     if young_people.is_empty() || young_people.len() > 150 {
@@ -430,4 +447,95 @@ pub async fn broadcast(
         }
     }
     Ok(Json(result))
+}
+
+// ---- saved broadcast lists ---------------------------------------------------------------------
+
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastListView {
+    pub id: Uuid,
+    pub title: String,
+    pub young_person_ids: Vec<Uuid>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastListBody {
+    pub id: Option<Uuid>,
+    /// 1–100 characters.
+    pub title: String,
+    /// 1–150 young people the caller follows.
+    pub young_person_ids: Vec<Uuid>,
+}
+
+fn staff_only(user: &AuthUser) -> ApiResult<()> {
+    if matches!(user.role, Role::Adviser | Role::Supervisor) { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+/// The caller's saved broadcast lists (advisers), by title.
+#[utoipa::path(get, path = "/api/v1/broadcast-lists", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = Vec<BroadcastListView>), (status = 403, body = Problem, description = "Not an adviser")))]
+pub async fn list_broadcast_lists(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<BroadcastListView>>> {
+    staff_only(&user)?;
+    let lists = state.store.broadcast_lists(user.id).await?;
+    Ok(Json(
+        lists
+            .into_iter()
+            .map(|l| BroadcastListView { id: l.id, title: l.title, young_person_ids: l.young_person_ids })
+            .collect(),
+    ))
+}
+
+/// Saves a broadcast list of young people the caller follows.
+#[utoipa::path(post, path = "/api/v1/broadcast-lists", tag = "conversations", security(("bearer" = [])),
+    request_body = BroadcastListBody,
+    responses((status = 201, body = BroadcastListView), (status = 403, body = Problem, description = "Not an adviser"),
+        (status = 409, body = Problem, description = "A list with this id exists"), (status = 422, body = Problem)))]
+pub async fn create_broadcast_list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<BroadcastListBody>,
+) -> ApiResult<(StatusCode, Json<BroadcastListView>)> {
+    staff_only(&user)?;
+    let title = body.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 100 {
+        return Err(ApiError::invalid("title", "entre 1 et 100 caractères"));
+    }
+    let mut young_people = body.young_person_ids;
+    young_people.sort();
+    young_people.dedup();
+    if young_people.is_empty() || young_people.len() > 150 {
+        return Err(ApiError::invalid("young_person_ids", "entre 1 et 150 bénéficiaires"));
+    }
+    let followed = state.store.followed_young_people(user.id).await?;
+    if young_people.iter().any(|id| !followed.contains(id)) {
+        return Err(ApiError::invalid("young_person_ids", "seulement des bénéficiaires de votre portefeuille"));
+    }
+    let list =
+        crate::store::BroadcastList { id: body.id.unwrap_or_else(Uuid::new_v4), title, young_person_ids: young_people };
+    state.store.create_broadcast_list(user.id, &list, Utc::now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BroadcastListView { id: list.id, title: list.title, young_person_ids: list.young_person_ids }),
+    ))
+}
+
+/// Deletes one of the caller's broadcast lists (the messages sent with it stay).
+#[utoipa::path(delete, path = "/api/v1/broadcast-lists/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem, description = "Not an adviser"), (status = 404, body = Problem)))]
+pub async fn delete_broadcast_list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    staff_only(&user)?;
+    if state.store.delete_broadcast_list(user.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }

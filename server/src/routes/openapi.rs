@@ -125,6 +125,7 @@ fn is_problem(content: &RefOr<Content>) -> bool {
         conversations::read_conversation, conversations::send_message, conversations::edit_message,
         conversations::delete_message, conversations::mark_read, conversations::pin_important,
         conversations::unpin_important, conversations::search, conversations::unread, conversations::broadcast,
+        conversations::list_broadcast_lists, conversations::create_broadcast_list, conversations::delete_broadcast_list,
         push::vapid_public_key, push::subscribe, push::unsubscribe,
         transfers::transfer,
         system::health, system::metrics, system::openapi,

@@ -60,6 +60,14 @@ pub struct ConversationWrite {
     pub at: DateTime<Utc>,
 }
 
+/// An adviser's saved broadcast list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastList {
+    pub id: Uuid,
+    pub title: String,
+    pub young_person_ids: Vec<Uuid>,
+}
+
 /// How many unread messages a reader has in one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnreadCount {
@@ -92,6 +100,12 @@ pub trait ConversationStore: Send + Sync {
     /// The young people whose conversation `adviser` takes part in: their portfolio, definitive
     /// and temporary.
     async fn followed_young_people(&self, adviser: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// Saves a broadcast list of `adviser`'s (its members as given; the caller checks them).
+    async fn create_broadcast_list(&self, adviser: Uuid, list: &BroadcastList, at: DateTime<Utc>) -> StoreResult<()>;
+    /// `adviser`'s broadcast lists, by title.
+    async fn broadcast_lists(&self, adviser: Uuid) -> StoreResult<Vec<BroadcastList>>;
+    /// Deletes one of `adviser`'s lists; false when they have none with that id.
+    async fn delete_broadcast_list(&self, adviser: Uuid, id: Uuid) -> StoreResult<bool>;
     /// For each of `young_people` with unread messages, how many `reader` has not read: sent by
     /// somebody else (system messages included), not deleted, after the reader's marker.
     async fn unread_counts(&self, reader: Uuid, young_people: &[Uuid]) -> StoreResult<Vec<UnreadCount>>;
@@ -307,6 +321,84 @@ macro_rules! impl_conversation_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(|(id,)| sql::uuid(&id)).collect()
+            }
+
+            async fn create_broadcast_list(
+                &self,
+                adviser: Uuid,
+                list: &$crate::store::conversations::BroadcastList,
+                at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO broadcast_lists (id, adviser_id, title, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(list.id.to_string())
+                    .bind(adviser.to_string())
+                    .bind(&list.title)
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(sql::conflict("broadcast list"))?;
+                for young_person in &list.young_person_ids {
+                    sqlx::query(
+                        "INSERT INTO broadcast_list_members (list_id, young_person_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(list.id.to_string())
+                    .bind(young_person.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn broadcast_lists(
+                &self,
+                adviser: Uuid,
+            ) -> StoreResult<Vec<$crate::store::conversations::BroadcastList>> {
+                let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT l.id, l.title, m.young_person_id FROM broadcast_lists l \
+                     LEFT JOIN broadcast_list_members m ON m.list_id = l.id \
+                     WHERE l.adviser_id = $1 ORDER BY l.title, l.id, m.young_person_id",
+                )
+                .bind(adviser.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut lists: Vec<$crate::store::conversations::BroadcastList> = Vec::new();
+                for (id, title, member) in rows {
+                    let id = sql::uuid(&id)?;
+                    if lists.last().is_none_or(|l| l.id != id) {
+                        lists.push($crate::store::conversations::BroadcastList {
+                            id,
+                            title,
+                            young_person_ids: Vec::new(),
+                        });
+                    }
+                    if let (Some(member), Some(list)) = (member, lists.last_mut()) {
+                        list.young_person_ids.push(sql::uuid(&member)?);
+                    }
+                }
+                Ok(lists)
+            }
+
+            async fn delete_broadcast_list(&self, adviser: Uuid, id: Uuid) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let owned: Option<(String,)> =
+                    sqlx::query_as("SELECT id FROM broadcast_lists WHERE id = $1 AND adviser_id = $2")
+                        .bind(id.to_string())
+                        .bind(adviser.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if owned.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM broadcast_list_members WHERE list_id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM broadcast_lists WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn unread_counts(

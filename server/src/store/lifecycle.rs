@@ -191,6 +191,7 @@ pub(super) const ERASE: &[&str] = &[
     "DELETE FROM conversations WHERE young_person_id = $1",
     "DELETE FROM message_rows WHERE young_person_id = $1",
     "DELETE FROM read_marker_rows WHERE young_person_id = $1",
+    "DELETE FROM broadcast_list_members WHERE young_person_id = $1",
     "DELETE FROM documents WHERE young_person_id = $1",
     "DELETE FROM action_rows WHERE young_person_id = $1",
     "DELETE FROM appointment_rows WHERE young_person_id = $1",

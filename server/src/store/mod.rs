@@ -23,7 +23,7 @@ mod sqlite;
 
 pub use adviser_views::{AdviserViews, AgendaLine, PendingAction, PortfolioLine, PortfolioScope, StaffMember};
 pub use announcements::{PlanAnnouncement, PlanNews};
-pub use conversations::{ConversationStore, ConversationWrite, MessageRow, UnreadCount};
+pub use conversations::{BroadcastList, ConversationStore, ConversationWrite, MessageRow, UnreadCount};
 pub use lifecycle::{AccountRecord, ArchiveSummary, DocumentFingerprint, Erased, Erasure, Lifecycle, NewArchive};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -255,6 +255,30 @@ async fn a_broadcast_sends_one_copy_to_each_followed_young_person(db: &TestDb) {
         assert_eq!(read.body["messages"].as_array().unwrap().len(), 1, "one copy for {yp}");
     }
     assert!(t.get(&conversation(w.y1), &k.a).await.body["messages"].as_array().unwrap().is_empty());
+    // A saved list: only young people of the portfolio; a broadcast to it reaches each member.
+    let lists = "/api/v1/broadcast-lists";
+    let refused = t.post(lists, &k.b, json!({"title": "Groupe CV", "young_person_ids": [w.y1, w.y2]})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
+    let list = t.post(lists, &k.b, json!({"title": "Groupe CV", "young_person_ids": [w.y3, w.y2, w.y2]})).await;
+    assert_eq!(list.status, StatusCode::CREATED, "{:?}", list.body);
+    let listed = t.get(lists, &k.b).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["young_person_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(t.get(lists, &k.a).await.body, json!([]));
+    let by_list = json!({"id": Uuid::new_v4(), "list_id": list.body["id"], "text": "Rappel : atelier jeudi"});
+    let sent = t.post("/api/v1/conversations/broadcast", &k.b, by_list).await;
+    assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.body);
+    assert_eq!(sent.body["sent"].as_array().unwrap().len(), 2);
+    for yp in [w.y2, w.y3] {
+        assert_eq!(t.get(&conversation(yp), &k.b).await.body["messages"].as_array().unwrap().len(), 2);
+    }
+    let both = json!({"id": Uuid::new_v4(), "list_id": list.body["id"], "young_person_ids": [w.y2], "text": "x"});
+    assert_eq!(t.post("/api/v1/conversations/broadcast", &k.b, both).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let path = format!("{lists}/{}", list.body["id"].as_str().unwrap());
+    assert_eq!(t.call(Method::DELETE, &path, Some(&k.a), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.call(Method::DELETE, &path, Some(&k.b), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(t.get(lists, &k.b).await.body, json!([]));
+    assert_eq!(t.get(lists, &k.y1).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         t.post(
             "/api/v1/conversations/broadcast",
@@ -289,6 +313,8 @@ async fn the_conversation_goes_with_the_account(db: &TestDb) {
     send(&t, &k.y1, w.y1, json!({"text": "Un entretien demain"})).await;
     send(&t, &k.a, w.y1, json!({"text": "Bon courage"})).await;
     assert!(t.store.conversation_of(w.y1).await.unwrap().is_some());
+    let list = t.post("/api/v1/broadcast-lists", &k.a, json!({"title": "Groupe", "young_person_ids": [w.y1]})).await;
+    assert_eq!(list.status, StatusCode::CREATED);
     // The export holds the conversation.
     let export = t.get("/api/v1/me/export", &k.y1).await;
     assert_eq!(export.status, StatusCode::OK);
@@ -299,6 +325,8 @@ async fn the_conversation_goes_with_the_account(db: &TestDb) {
     assert!(t.store.conversation_of(w.y1).await.unwrap().is_none());
     assert!(t.store.search_messages(w.y1, "entretien", 10).await.unwrap().is_empty());
     assert!(t.store.unread_counts(w.a, &[w.y1]).await.unwrap().is_empty());
+    let lists = t.get("/api/v1/broadcast-lists", &k.a).await;
+    assert_eq!(lists.body[0]["young_person_ids"], json!([]), "they left the adviser's list");
 }
 
 /// A phone's replica of the conversation, as the test peer holds documents.
