@@ -294,6 +294,21 @@ fn join_path(parent: &str, field: &str) -> String {
     if parent.is_empty() { field.to_owned() } else { format!("{parent}.{field}") }
 }
 
+/// Query parameters; a query string that does not parse (a missing or malformed parameter) is a
+/// 422 problem naming the query.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::invalid("query", format!("paramètres invalides : {}", e.body_text())))
+    }
+}
+
 /// Path parameters; one that does not parse (say, a malformed UUID) is a 404 problem.
 pub struct ApiPath<T>(pub T);
 

@@ -3,7 +3,7 @@
 //! send one message to several young people. Every write is a typed edit of the conversation's
 //! Automerge document, checked by its rulebook.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiResult, Problem};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Problem};
 use crate::routes::young_people::{plan_access, today_for};
 use crate::state::AppState;
 use crate::store::MessageRow;
@@ -163,7 +163,7 @@ pub async fn read_conversation(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<ConversationView>> {
     participant(&state, &user, id).await?;
     let limit = page.limit.unwrap_or(50);
@@ -345,7 +345,7 @@ pub async fn search(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<Vec<MessageView>>> {
     let author = participant(&state, &user, id).await?;
     if author.role == Role::YoungPerson {
