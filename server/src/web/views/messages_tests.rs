@@ -164,7 +164,11 @@ async fn an_adviser_reads_answers_edits_and_deletes() {
 
     // The badges: the portfolio's row and the file.
     let portfolio = browser.get("/portefeuille").await;
-    assert!(portfolio.body.contains(r#"<span>1<span class="fr-sr-only"> message</span> non lu</span>"#), "{}", portfolio.body);
+    assert!(
+        portfolio.body.contains(r#"<span>1<span class="fr-sr-only"> message</span> non lu</span>"#),
+        "{}",
+        portfolio.body
+    );
     let file = browser.get(&format!("/beneficiaires/{}", app.young)).await;
     assert!(file.body.contains("Ouvrir les messages") && file.body.contains("data-unread"), "{}", file.body);
     assert!(file.body.contains(&format!("/flux/beneficiaires/{}?messages=oui", app.young)));
