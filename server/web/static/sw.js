@@ -10,6 +10,7 @@ function pageOf(data) {
   if (data.action_id) return `${file}/actions/${data.action_id}`;
   if (data.appointment_id) return `${file}/rendez-vous/${data.appointment_id}`;
   if (data.task_id) return `${file}/demarches/${data.task_id}`;
+  if (data.message_id) return `${file}/messages`;
   return file;
 }
 
