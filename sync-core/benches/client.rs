@@ -67,10 +67,13 @@ fn cold_open(c: &mut Criterion, dir: &Path, young_person: Uuid) {
     drop(replica);
     let mut group = c.benchmark_group("client_cold_open");
     group.sample_size(20).measurement_time(Duration::from_secs(8));
-    group.bench_function("open", |b| b.iter(|| black_box(Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open"))));
+    group.bench_function("open", |b| {
+        b.iter(|| black_box(Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open")))
+    });
     group.bench_function("open_and_agenda", |b| {
         b.iter(|| {
-            let (mut replica, _) = Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open");
+            let (mut replica, _) =
+                Replica::open(dir, young_person, || PlanDocument::genesis(young_person)).expect("open");
             black_box(replica.plan().actions.len())
         })
     });

@@ -397,7 +397,7 @@ impl Conversations {
                 conversation_id: loaded.id.clone(),
                 young_person_id: new.young_person_id,
                 after_seq: loaded.seq,
-                chunk: if snapshot { doc.save() } else { new.chunk.clone() },
+                chunk: if snapshot { save_whole(doc) } else { new.chunk.clone() },
                 snapshot,
                 messages: message_rows(doc, new.touched),
                 read_markers: read_markers(doc, new.touched),
@@ -419,6 +419,15 @@ impl Conversations {
             fold(self.store.as_ref(), loaded).await?;
         }
         Err(ApiError::Busy { retry_after_secs: 1 })
+    }
+}
+
+/// The whole conversation saved, for a compaction: a long one takes tens of milliseconds, so the
+/// worker thread lets the runtime move its other tasks elsewhere meanwhile.
+fn save_whole(doc: &mut ConversationDocument) -> Vec<u8> {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| doc.save()),
+        _ => doc.save(),
     }
 }
 

@@ -408,22 +408,26 @@ macro_rules! impl_conversation_store {
             ) -> StoreResult<Vec<$crate::store::UnreadCount>> {
                 let mut out = Vec::new();
                 for ids in young_people.chunks(500) {
-                    let mut query = sqlx::QueryBuilder::<Db>::new(
-                        "SELECT m.young_person_id, CAST(COUNT(*) AS BIGINT) FROM message_rows m \
-                         LEFT JOIN read_marker_rows r ON r.young_person_id = m.young_person_id AND r.user_id = ",
-                    );
-                    query.push_bind(reader.to_string());
-                    query.push(" WHERE m.author_id <> ");
-                    query.push_bind(reader.to_string());
-                    query.push(
-                        " AND m.deleted_at IS NULL AND m.sent_at > COALESCE(r.read_until, -1) \
-                         AND m.young_person_id IN (",
-                    );
+                    // From the young people and the reader's marker, so that the marker bounds the
+                    // range read in the (young_person_id, sent_at) index: only unread rows are read.
+                    let mut query = sqlx::QueryBuilder::<Db>::new("WITH p(id) AS (VALUES ");
                     let mut list = query.separated(", ");
                     for id in ids {
-                        list.push_bind(id.to_string());
+                        list.push("(");
+                        list.push_bind_unseparated(id.to_string());
+                        list.push_unseparated(")");
                     }
-                    query.push(") GROUP BY m.young_person_id");
+                    query.push(
+                        ") SELECT m.young_person_id, CAST(COUNT(*) AS BIGINT) FROM p \
+                         LEFT JOIN read_marker_rows r ON r.young_person_id = p.id AND r.user_id = ",
+                    );
+                    query.push_bind(reader.to_string());
+                    query.push(
+                        " CROSS JOIN message_rows m WHERE m.young_person_id = p.id \
+                         AND m.sent_at > COALESCE(r.read_until, -1) AND m.deleted_at IS NULL AND m.author_id <> ",
+                    );
+                    query.push_bind(reader.to_string());
+                    query.push(" GROUP BY m.young_person_id");
                     let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
                     for (id, unread) in rows {
                         out.push($crate::store::UnreadCount { young_person_id: sql::uuid(&id)?, unread });
