@@ -186,14 +186,9 @@ pub fn compensate(
         .collect();
     let notice = Notice { id: Uuid::new_v4(), for_user: author.user_id, at: now, reasons };
     let written = (|| {
+        // A field effect only comes from a message present before and after the batch (a sending
+        // or an erasure is one `Message` effect), so each field goes back into a message that is there.
         for effect in &corrections {
-            // A message's field goes back only where the message still is (a refused sending
-            // already took it away).
-            if let Target::MessageField { id, .. } = &effect.target {
-                if doc.entry(root::MESSAGES, id, None).and_then(|m| m.as_map().cloned()).is_none() {
-                    continue;
-                }
-            }
             doc.write_target(&effect.target, effect.before.as_ref())?;
         }
         doc.write_target(&Target::Notice { id: notice.id.to_string() }, Some(&notice.to_node()))
